@@ -1,0 +1,154 @@
+"""The simulated world's mechanics, on a manual clock (no protocols)."""
+
+import pytest
+
+from harness.mock.clock import ManualClock
+from harness.mock.topology import WorldSpec, build_world
+from harness.mock.world import ArrayCommandError, GroupStatus, Operation, Role, SyncStatus, World
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def world(clock: ManualClock) -> World:
+    return build_world(WorldSpec(topology="pair", groups=1, volumes_per_group=2), clock=clock)
+
+
+def state(world: World, array: str) -> tuple[str, str, list[str]]:
+    [(_name, [rep])] = world.groups_on(array)[:1]
+    side = rep.side(array)
+    return side.role.value, side.status.value, [p.sync_status.value for p in rep.pairs]
+
+
+def group_on(world: World, array: str) -> str:
+    return world.groups_on(array)[0][0]
+
+
+def test_pair_starts_in_natural_synced_state(world: World) -> None:
+    assert state(world, "primary") == ("Primary", "Started", ["Synced", "Synced"])
+    assert state(world, "secondary") == ("Secondary", "Started", ["Synced", "Synced"])
+    primary_id = world.arrays["primary"].system_id
+    assert group_on(world, "secondary") == f"{group_on(world, 'primary')}.r{primary_id}"
+
+
+def test_full_dr_sequence(world: World, clock: ManualClock) -> None:
+    d = world.durations
+    sec_group = group_on(world, "secondary")
+    world.set_power("primary", False)
+    assert world.target_status("secondary", "primary") == "failing"
+    clock.advance(d.link_detect + 0.01)
+    assert world.target_status("secondary", "primary") == "failed"
+    assert state(world, "secondary") == ("Secondary", "Stopped", ["Stopped", "Stopped"])
+
+    world.failover("secondary", sec_group)
+    assert world.operation_running("secondary", sec_group)
+    assert state(world, "secondary")[:2] == ("Primary-Rev", "Stopped")
+    clock.advance(d.failover + 0.01)
+    assert not world.operation_running("secondary", sec_group)
+    assert world.operation_result("secondary", sec_group)[0].ok
+
+    world.set_power("primary", True)
+    assert state(world, "primary") == ("Secondary-Rev", "Stopped", ["Stopped", "Stopped"])
+    assert world.target_status("secondary", "primary") == "ready"
+
+    world.recover("secondary", sec_group)
+    assert state(world, "secondary") == ("Primary-Rev", "Started", ["Syncing", "Syncing"])
+    assert state(world, "primary") == ("Secondary-Rev", "Started", ["Syncing", "Syncing"])
+    clock.advance(d.recover + 0.01)
+    assert state(world, "secondary") == ("Primary-Rev", "Started", ["Synced", "Synced"])
+
+    world.restore("secondary", sec_group)
+    assert world.operation_running("secondary", sec_group)
+    assert state(world, "primary")[0] == "Secondary-Rev"
+    clock.advance(d.restore + 0.01)
+    assert state(world, "secondary") == ("Secondary", "Started", ["Synced", "Synced"])
+    assert state(world, "primary") == ("Primary", "Started", ["Synced", "Synced"])
+
+
+def failed_over_and_back(world: World, clock: ManualClock) -> str:
+    sec_group = group_on(world, "secondary")
+    world.set_power("primary", False)
+    clock.advance(world.durations.link_detect + 0.01)
+    world.failover("secondary", sec_group)
+    clock.advance(world.durations.failover + 0.01)
+    world.set_power("primary", True)
+    return sec_group
+
+
+def test_recover_failure_drops_the_link_and_stops_the_group(world: World, clock: ManualClock) -> None:
+    sec_group = failed_over_and_back(world, clock)
+    world.arm_failure(Operation.RECOVER)
+    world.recover("secondary", sec_group)
+    clock.advance(world.durations.recover + 0.01)
+    assert not world.operation_result("secondary", sec_group)[0].ok
+    assert state(world, "secondary") == ("Primary-Rev", "Stopped", ["Stopped", "Stopped"])
+    assert state(world, "primary") == ("Secondary-Rev", "Stopped", ["Stopped", "Stopped"])
+    assert world.target_status("primary", "secondary") == "failed"
+    with pytest.raises(ArrayCommandError, match="not ready"):
+        world.recover("secondary", sec_group)
+    world.set_link("primary", "secondary", True)
+    world.recover("secondary", sec_group)
+    clock.advance(world.durations.recover + 0.01)
+    assert state(world, "secondary") == ("Primary-Rev", "Started", ["Synced", "Synced"])
+
+
+def test_restore_failure_keeps_reversed_roles_synced(world: World, clock: ManualClock) -> None:
+    sec_group = failed_over_and_back(world, clock)
+    world.recover("secondary", sec_group)
+    clock.advance(world.durations.recover + 0.01)
+    world.arm_failure(Operation.RESTORE)
+    world.restore("secondary", sec_group)
+    clock.advance(world.durations.restore + 0.01)
+    assert not world.operation_result("secondary", sec_group)[0].ok
+    assert state(world, "secondary") == ("Primary-Rev", "Started", ["Synced", "Synced"])
+    assert state(world, "primary") == ("Secondary-Rev", "Started", ["Synced", "Synced"])
+
+
+def test_refusals_as_on_real_arrays(world: World, clock: ManualClock) -> None:
+    sec_group = group_on(world, "secondary")
+    with pytest.raises(ArrayCommandError, match="not stopped"):
+        world.failover("secondary", sec_group)
+    with pytest.raises(ArrayCommandError, match="not previously switched"):
+        world.restore("secondary", sec_group)
+    with pytest.raises(ArrayCommandError, match="does not exist"):
+        world.recover("secondary", "nosuchgroup")
+    with pytest.raises(ArrayCommandError, match="secondary"):
+        world.failover("primary", group_on(world, "primary"))
+
+
+def test_table106_states_reachable(world: World, clock: ManualClock) -> None:
+    group = group_on(world, "primary")
+    world.reset_to_new("primary", group)
+    assert state(world, "primary") == ("Primary", "Stopped", ["New", "New"])
+    world.start_group("primary", group)
+    assert state(world, "primary")[2] == ["Syncing", "Syncing"]
+    clock.advance(world.durations.initial_sync / 2)
+    rep = world.groups_on("primary")[0][1][0]
+    assert 40 <= world.sync_percent(rep.pairs[0]) <= 60
+    clock.advance(world.durations.initial_sync)
+    assert state(world, "primary")[2] == ["Synced", "Synced"]
+    world.stop_group("primary", group)
+    assert state(world, "secondary") == ("Secondary", "Stopped", ["Stopped", "Stopped"])
+    world.force_sync_status("primary", group, SyncStatus.STALE)
+    assert state(world, "primary")[2] == ["Stale", "Stale"]
+
+
+def test_sld_backup_group_on_both_secondaries(clock: ManualClock) -> None:
+    world = build_world(WorldSpec(topology="sld", groups=1, volumes_per_group=1), clock=clock)
+    for key in ("sync_secondary", "periodic_secondary"):
+        [(_name, reps)] = world.groups_on(key)
+        backup = [r for r in reps if r.backup]
+        assert len(backup) == 1
+        assert backup[0].side(key).role is Role.SECONDARY
+        assert backup[0].side(key).status is GroupStatus.BACKUP
+    assert backup[0].source.array == "sync_secondary"
+
+
+def test_scale_adds_noise_groups(clock: ManualClock) -> None:
+    world = build_world(WorldSpec(topology="pair", groups=2, volumes_per_group=2, scale=250), clock=clock)
+    noise = [r for r in world.replications if r.noise]
+    assert sum(len(r.pairs) for r in noise) == 250
+    assert len(world.arrays["primary"].volumes) == 254
