@@ -1,0 +1,104 @@
+"""The `smis-harness` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from harness import __version__
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING - 10 * args.verbose, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    return args.handler(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smis-harness",
+        description="Conformance harness for SMI-S remote-copy disaster-recovery reporting (HP 3PAR CIM API).",
+    )
+    parser.add_argument("--version", action="version", version=f"smis-harness {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (repeatable)")
+    commands = parser.add_subparsers(title="commands")
+
+    mock = commands.add_parser("mock", help="the built-in simulated arrays")
+    mock_commands = mock.add_subparsers(title="mock commands")
+    serve = mock_commands.add_parser(
+        "serve",
+        help="start simulated arrays on loopback; print one JSON line describing them; serve until SIGINT/SIGTERM",
+    )
+    serve.add_argument("--topology", choices=["pair", "sld"], default="pair")
+    serve.add_argument("--groups", type=_positive, default=2, help="remote-copy groups under test (default 2)")
+    serve.add_argument("--volumes-per-group", type=_positive, default=2)
+    serve.add_argument("--scale", type=_non_negative, default=0, help="extra noise volume pairs in other groups")
+    serve.add_argument("--deviations", metavar="FILE", help="YAML file of deliberate provider deviations")
+    serve.add_argument("--seed", type=int, default=0, help="seed for identities and volume ids")
+    serve.add_argument("--behaviour", choices=["3.1", "10.5"], default="3.1", help="array OS behaviour to model")
+    serve.add_argument("--http", action="store_true", help="serve CIM-XML over plain HTTP instead of HTTPS")
+    serve.set_defaults(handler=_mock_serve)
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def _mock_serve(args: argparse.Namespace) -> int:
+    from harness.mock.deviations import DeviationError, Deviations
+    from harness.mock.service import SimulatedArrays
+    from harness.mock.topology import WorldSpec
+
+    spec = WorldSpec(
+        topology=args.topology,
+        groups=args.groups,
+        volumes_per_group=args.volumes_per_group,
+        scale=args.scale,
+        seed=args.seed,
+        behaviour=args.behaviour,
+    )
+    try:
+        deviations = Deviations.load(args.deviations) if args.deviations else None
+        sim = SimulatedArrays(spec, deviations=deviations, tls=not args.http)
+        sim.start()
+    except DeviationError as exc:
+        print(f"smis-harness mock serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        print(json.dumps(sim.describe()), flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sim.stop()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
