@@ -1,0 +1,17 @@
+@sld
+Feature: Synchronous Long Distance (SLD) backup link
+  HP 3PAR InForm OS 3.1.1 CIM API (QL226-96591), "Synchronous Long Distance (SLD) Backup Link".
+  A primary group with two targets, one synchronous and one asynchronous periodic. Between the two
+  secondaries there is a backup link, inactive in normal operation.
+
+  Scenario: SLD-01 the backup link's StorageSynchronized reports the inactive backup state
+    Given an SLD trio in normal operation
+    Then the backup link pairs report CopyState "Initialized", SyncState "Initialized", ProgressStatus "Dormant"
+
+  Scenario: SLD-02 the backup link runs from the synchronous to the periodic secondary
+    Given an SLD trio in normal operation
+    Then the backup link pairs have SystemElement on the sync_secondary and SyncedElement on the periodic_secondary
+
+  Scenario: SLD-03 showrcopy on both secondaries shows the backup group
+    Given an SLD trio in normal operation
+    Then showrcopy on the sync_secondary and the periodic_secondary shows the backup group with Role "Secondary" and Status "Backup"
