@@ -1,0 +1,210 @@
+"""The SSH side: a paramiko session to one array's CLI, commands with transcripts.
+
+Host keys are always verified (a configured key line or a known_hosts file); a
+mismatch stops the run. Errors from the array are recognised by a non-zero exit
+status (the text starts with `Error:` on stderr), never by searching stdout.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import paramiko
+
+TOO_MANY_SESSIONS = "Too many local CLI connections."
+
+
+class CliError(Exception):
+    """The CLI could not be reached or used; the message names the cause and what to do."""
+
+
+class HostKeyMismatch(CliError):
+    """The array presented a host key other than the configured one: stop, do not talk to it."""
+
+
+@dataclass(frozen=True)
+class SshEndpoint:
+    host: str
+    port: int = 22
+    user: str = "3paradm"
+    password: Callable[[], str] | None = None
+    key_file: str | None = None
+    host_key: str | None = None  # "ssh-ed25519 AAAA..." as in known_hosts without the host field
+    known_hosts: str | None = None
+    timeout: float = 30.0
+    connect_retries: int = 5
+
+
+@dataclass(frozen=True)
+class CliResult:
+    array: str
+    command: str
+    stdout: str
+    stderr: str
+    status: int
+    t_start: float
+    t_end: float
+    ref: str = ""  # id in the run's transcript, set when recorded
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 0
+
+    def error_text(self) -> str:
+        text = (self.stderr or self.stdout).strip()
+        return text or f"exit status {self.status}"
+
+
+@dataclass
+class Transcript:
+    """Every command sent to every array and what came back, in order (evidence)."""
+
+    entries: list[CliResult] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, result: CliResult) -> CliResult:
+        with self._lock:
+            recorded = replace(result, ref=f"cli-{len(self.entries)}")
+            self.entries.append(recorded)
+            return recorded
+
+
+class ArrayCli:
+    """One SSH connection to an array; each command runs on its own exec channel."""
+
+    def __init__(
+        self, array: str, endpoint: SshEndpoint, transcript: Transcript, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.array = array
+        self.endpoint = endpoint
+        self.transcript = transcript
+        self.clock = clock
+        self._client: paramiko.SSHClient | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def run(self, command: str, stdin: str | None = None, timeout: float | None = None) -> CliResult:
+        """Run one command line; a lost connection is re-established once."""
+        for attempt in (1, 2):
+            client = self._connected()
+            t_start = self.clock()
+            try:
+                result = self._exec(client, command, stdin, timeout or self.endpoint.timeout, t_start)
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                self.close()
+                if attempt == 2:
+                    raise CliError(f"{self._where()}: the SSH session broke while running {command!r}: {exc}") from None
+                continue
+            return self.transcript.add(result)
+        raise AssertionError("unreachable")
+
+    def _exec(
+        self, client: paramiko.SSHClient, command: str, stdin: str | None, timeout: float, t_start: float
+    ) -> CliResult:
+        chan_in, chan_out, chan_err = client.exec_command(command, timeout=timeout)
+        if stdin is not None:
+            chan_in.write(stdin)
+            chan_in.flush()
+        chan_in.channel.shutdown_write()
+        stdout = chan_out.read().decode(errors="replace")
+        stderr = chan_err.read().decode(errors="replace")
+        status = chan_out.channel.recv_exit_status()
+        return CliResult(self.array, command, stdout, stderr, status, t_start, self.clock())
+
+    def _where(self) -> str:
+        return f"{self.array} ({self.endpoint.user}@{self.endpoint.host}:{self.endpoint.port})"
+
+    def _connected(self) -> paramiko.SSHClient:
+        with self._lock:
+            if self._client is not None and self._client.get_transport() and self._client.get_transport().is_active():
+                return self._client
+            self._client = self._connect()
+            return self._client
+
+    def _connect(self) -> paramiko.SSHClient:
+        delay = 0.5
+        for attempt in range(1, self.endpoint.connect_retries + 1):
+            try:
+                return self._connect_once()
+            except CliError as exc:
+                if TOO_MANY_SESSIONS not in str(exc) or attempt == self.endpoint.connect_retries:
+                    raise
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def _connect_once(self) -> paramiko.SSHClient:
+        ep = self.endpoint
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        self._trust_host_key(client)
+        password = ep.password() if ep.password else None
+        try:
+            client.connect(
+                ep.host,
+                port=ep.port,
+                username=ep.user,
+                password=password,
+                key_filename=ep.key_file,
+                timeout=ep.timeout,
+                banner_timeout=ep.timeout,
+                auth_timeout=ep.timeout,
+                allow_agent=False,
+                look_for_keys=False,
+            )
+        except paramiko.BadHostKeyException as exc:
+            raise HostKeyMismatch(
+                f"{self._where()}: the host key does not match the configured one (got {exc.key.get_name()} "
+                f"{exc.key.get_base64()[:24]}...); refusing to talk to this host. If the array was re-keyed, "
+                "update ssh.host_key in the config after verifying the new key."
+            ) from None
+        except paramiko.SSHException as exc:
+            if "not found in known_hosts" in str(exc):
+                raise HostKeyMismatch(
+                    f"{self._where()}: the host key is unknown; set ssh.host_key or ssh.known_hosts in the config"
+                ) from None
+            if isinstance(exc, paramiko.AuthenticationException):
+                raise CliError(f"{self._where()}: SSH login rejected; check ssh.user and the password or key") from None
+            raise CliError(f"{self._where()}: SSH failed: {exc}") from None
+        except TimeoutError:
+            raise CliError(f"{self._where()}: no SSH answer within {ep.timeout:g}s; check host and port") from None
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise CliError(f"{self._where()}: cannot connect over SSH ({reason}); check host and port") from None
+        return client
+
+    def _trust_host_key(self, client: paramiko.SSHClient) -> None:
+        ep = self.endpoint
+        if ep.known_hosts:
+            try:
+                client.load_host_keys(str(Path(ep.known_hosts).expanduser()))
+            except OSError as exc:
+                where = self._where()
+                raise CliError(f"{where}: cannot read ssh.known_hosts {ep.known_hosts}: {exc.strerror}") from None
+        if ep.host_key:
+            name = ep.host if ep.port == 22 else f"[{ep.host}]:{ep.port}"
+            key = parse_host_key(ep.host_key)
+            client.get_host_keys().add(name, key.get_name(), key)
+
+
+def parse_host_key(line: str) -> paramiko.PKey:
+    """A host key line ("ssh-ed25519 AAAA... [comment]", optionally led by host names) as a paramiko key."""
+    parts = line.split()
+    if len(parts) >= 3 and not parts[0].startswith(("ssh-", "ecdsa-", "sk-")):
+        parts = parts[1:]
+    if len(parts) < 2:
+        raise CliError(f"ssh.host_key {line[:40]!r} is not a key line like 'ssh-ed25519 AAAA...'")
+    try:
+        return paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1]))
+    except (binascii.Error, paramiko.SSHException, ValueError) as exc:
+        raise CliError(f"ssh.host_key is not a valid {parts[0]} key: {exc}") from None

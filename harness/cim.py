@@ -1,0 +1,311 @@
+"""The CIM side: connect with pywbem, discover profiles, read one group's pair states cheaply.
+
+Reading is group-scoped: the group and its member volumes are found once
+(`find_group`); each poll then asks References from each member volume with
+ResultClass TPD_RemoteStorageSynchronized and only the properties the rows and
+rules need, so a poll costs the size of the group, not of the array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pywbem
+from pywbem import CIMInstanceName, ValueMapping, WBEMConnection, WBEMServer
+
+from harness.observe import CimGroupSync, CimPair, CimView
+
+PAIR_CLASS = "TPD_RemoteStorageSynchronized"
+GROUP_CLASS = "TPD_RemoteReplicationGroup"
+GROUP_SYNC_CLASS = "TPD_RemoteGroupSynchronized"
+ENTITY_CLASS = "TPD_ReplicationEntity"
+PAIR_PROPERTIES = [
+    "CopyState",
+    "SyncState",
+    "ProgressStatus",
+    "RequestedCopyState",
+    "Mode",
+    "CopyType",
+    "SyncType",
+    "ReplicaType",
+    "SyncMaintained",
+    "WhenSynced",
+    "PercentSynced",
+    "UndiscoveredElement",
+    "RoleReversed",
+]
+GROUP_SYNC_PROPERTIES = ["CopyState", "SyncState", "ProgressStatus", "SyncMaintained", "RoleReversed"]
+NAMED_PROPERTIES = ["CopyState", "SyncState", "ProgressStatus", "RequestedCopyState", "Mode", "CopyType",
+                    "SyncType", "ReplicaType", "UndiscoveredElement"]  # fmt: skip
+INSTANCE_ID_PREFIXES = ("3PAR", "HP_3PAR")
+
+
+class CimError(Exception):
+    """The CIM side could not be read; the message names the cause and what to do."""
+
+
+@dataclass(frozen=True)
+class CimEndpoint:
+    url: str
+    user: str
+    password: Callable[[], str]
+    namespace: str = "root/tpd"
+    interop_namespace: str | None = None
+    ca_cert: str | None = None
+    verify: bool = True
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class CimIdentity:
+    system_name: str | None
+    serial: str | None
+    interop_namespace: str
+    profiles: dict[str, str]  # registered name -> version (SNIA)
+    provider: str | None
+    provider_version: str | None
+    value_names: dict[str, dict[int, str]]  # from the provider's own qualifiers
+
+
+@dataclass(frozen=True)
+class GroupHandle:
+    name: str
+    path: CIMInstanceName
+    instance_id: str
+    members: dict[str, str]  # member volume path (no host) -> volume ElementName
+
+
+def connect(endpoint: CimEndpoint) -> WBEMConnection:
+    conn = WBEMConnection(
+        endpoint.url,
+        (endpoint.user, endpoint.password()),
+        default_namespace=endpoint.namespace,
+        ca_certs=endpoint.ca_cert,
+        no_verification=not endpoint.verify,
+        timeout=endpoint.timeout,
+    )
+    # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment would override the CA configured for this array.
+    conn.session.trust_env = False
+    return conn
+
+
+def describe_failure(endpoint: CimEndpoint, exc: Exception) -> str:
+    """One sentence: what went wrong talking to this provider, and what to check."""
+    where = endpoint.url
+    if isinstance(exc, pywbem.AuthError):
+        return f"{where}: the provider rejected the credentials (HTTP 401); check the user and password for this array"
+    if isinstance(exc, pywbem.TimeoutError):
+        return f"{where}: no answer within {endpoint.timeout:g}s; check the provider is running, or raise cim.timeout"
+    if isinstance(exc, pywbem.ConnectionError):
+        text = str(exc)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+            return f"{where}: TLS failed ({_short(text)}); check cim.ca_cert, or set verify: false explicitly"
+        return f"{where}: cannot connect ({_short(text)}); check the URL and port and that the CIMOM is up"
+    if isinstance(exc, pywbem.CIMError):
+        return f"{where}: the provider answered {exc.status_code_name}: {exc.status_description}"
+    if isinstance(exc, pywbem.HTTPError):
+        return f"{where}: HTTP error {exc.status} {exc.reason}; check the URL path and the provider"
+    if isinstance(exc, pywbem.ParseError | pywbem.CIMXMLParseError | pywbem.XMLParseError):
+        return f"{where}: the provider's reply is not valid CIM-XML ({_short(str(exc))})"
+    return f"{where}: {type(exc).__name__}: {_short(str(exc))}"
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ArrayCim:
+    """One array's provider, read through pywbem."""
+
+    def __init__(self, endpoint: CimEndpoint, recorder: pywbem.BaseOperationRecorder | None = None) -> None:
+        self.endpoint = endpoint
+        self.conn = connect(endpoint)
+        if recorder is not None:
+            self.conn.add_operation_recorder(recorder)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except pywbem.Error as exc:
+            raise CimError(describe_failure(self.endpoint, exc)) from None
+
+    # ------------------------------------------------------------------ discovery
+    def discover(self) -> CimIdentity:
+        server = WBEMServer(self.conn)
+        interop = self.endpoint.interop_namespace or self._call(lambda: server.interop_ns)
+        profiles = {
+            str(p["RegisteredName"]): str(p["RegisteredVersion"])
+            for p in self._call(server.get_selected_profiles, registered_org="SNIA")
+        }
+        systems = self._call(
+            self.conn.EnumerateInstances, "CIM_ComputerSystem", PropertyList=["ElementName", "Name"]
+        )
+        system = systems[0] if systems else None
+        provider, version = self._provider_identity(interop)
+        return CimIdentity(
+            system_name=_str(system, "ElementName"),
+            serial=_str(system, "Name"),
+            interop_namespace=interop,
+            profiles=profiles,
+            provider=provider,
+            provider_version=version,
+            value_names=self._value_names(),
+        )
+
+    def _provider_identity(self, interop: str) -> tuple[str | None, str | None]:
+        for namespace in (interop, self.endpoint.namespace):
+            try:
+                found = self.conn.EnumerateInstances(
+                    "CIM_SoftwareIdentity", namespace=namespace, PropertyList=["ElementName", "VersionString"]
+                )
+            except pywbem.CIMError:
+                continue
+            except pywbem.Error as exc:
+                raise CimError(describe_failure(self.endpoint, exc)) from None
+            if found:
+                return _str(found[0], "ElementName"), _str(found[0], "VersionString")
+        return None, None
+
+    def _value_names(self) -> dict[str, dict[int, str]]:
+        names: dict[str, dict[int, str]] = {}
+        for prop in NAMED_PROPERTIES:
+            try:
+                mapping = ValueMapping.for_property(self.conn, self.endpoint.namespace, PAIR_CLASS, prop)
+            except (pywbem.Error, ValueError, TypeError, KeyError):
+                continue
+            names[prop] = {int(value): str(name) for value, name in mapping.items() if isinstance(value, int)}
+        return names
+
+    def find_group(self, group_name: str) -> GroupHandle:
+        """The group by name, and its member volumes (read once: membership does not change during DR)."""
+        path = self._group_path(group_name)
+        members = self._call(
+            self.conn.Associators, path, ResultClass="CIM_StorageVolume", PropertyList=["ElementName"]
+        )
+        return GroupHandle(
+            name=group_name,
+            path=path,
+            instance_id=str(path.keybindings["InstanceID"]),
+            members={_path_text(m.path): str(m.get("ElementName") or "") for m in members},
+        )
+
+    def _group_path(self, group_name: str) -> CIMInstanceName:
+        for prefix in INSTANCE_ID_PREFIXES:
+            candidate = CIMInstanceName(
+                GROUP_CLASS, {"InstanceID": f"{prefix}:{group_name}"}, namespace=self.endpoint.namespace
+            )
+            try:
+                return self.conn.GetInstance(candidate, PropertyList=["ElementName"]).path
+            except pywbem.CIMError as exc:
+                if exc.status_code != pywbem.CIM_ERR_NOT_FOUND:
+                    raise CimError(describe_failure(self.endpoint, exc)) from None
+            except pywbem.Error as exc:
+                raise CimError(describe_failure(self.endpoint, exc)) from None
+        names = self._call(self.conn.EnumerateInstances, GROUP_CLASS, PropertyList=["ElementName"])
+        for group in names:
+            if group.get("ElementName") == group_name:
+                return group.path
+        known = ", ".join(sorted(str(g.get("ElementName")) for g in names)) or "none"
+        raise CimError(f"{self.endpoint.url}: no {GROUP_CLASS} named {group_name!r} (groups: {known})")
+
+    # ------------------------------------------------------------------ one poll
+    def read(self, group: GroupHandle) -> CimView:
+        pairs: list[CimPair] = []
+        for member_text, volume_name in group.members.items():
+            member = CIMInstanceName.from_wbem_uri(member_text)
+            refs = self._call(self.conn.References, member, ResultClass=PAIR_CLASS, PropertyList=PAIR_PROPERTIES)
+            pairs.extend(self._pair(ref, group, volume_name) for ref in refs)
+        syncs = self._call(
+            self.conn.References, group.path, ResultClass=GROUP_SYNC_CLASS, PropertyList=GROUP_SYNC_PROPERTIES
+        )
+        return CimView(
+            group_instance_id=group.instance_id,
+            pairs=tuple(sorted(pairs, key=lambda p: p.local_volume or "")),
+            group_syncs=tuple(self._group_sync(s) for s in syncs),
+        )
+
+    def _pair(self, inst: pywbem.CIMInstance, group: GroupHandle, volume_name: str) -> CimPair:
+        system = inst.path.keybindings.get("SystemElement")
+        synced = inst.path.keybindings.get("SyncedElement")
+        system_text, synced_text = _ref_text(system), _ref_text(synced)
+        return CimPair(
+            path=_path_text(inst.path),
+            system_element=system_text,
+            synced_element=synced_text,
+            system_element_local=_local(system, group),
+            synced_element_local=_local(synced, group),
+            system_element_class=getattr(system, "classname", ""),
+            synced_element_class=getattr(synced, "classname", ""),
+            local_volume=volume_name,
+            properties={p: _plain(inst.get(p)) for p in PAIR_PROPERTIES if p in inst.properties},
+            omitted=tuple(p for p in PAIR_PROPERTIES if p not in inst.properties),
+        )
+
+    def _group_sync(self, inst: pywbem.CIMInstance) -> CimGroupSync:
+        system = inst.path.keybindings.get("SystemElement")
+        synced = inst.path.keybindings.get("SyncedElement")
+        return CimGroupSync(
+            system_element=_ref_text(system),
+            synced_element=_ref_text(synced),
+            system_element_name=_group_name(system),
+            synced_element_name=_group_name(synced),
+            properties={p: _plain(inst.get(p)) for p in GROUP_SYNC_PROPERTIES if p in inst.properties},
+        )
+
+    def probe_entities(self, group: GroupHandle) -> dict[str, bool]:
+        """RULE-04: a TPD_ReplicationEntity must be reachable through Associators only."""
+        via_associators = False
+        for member_text in group.members:
+            member = CIMInstanceName.from_wbem_uri(member_text)
+            found = self._call(self.conn.AssociatorNames, member, ResultClass=ENTITY_CLASS)
+            via_associators = via_associators or bool(found)
+        try:
+            enumerated = bool(self.conn.EnumerateInstanceNames(ENTITY_CLASS))
+        except pywbem.CIMError:
+            enumerated = False
+        except pywbem.Error as exc:
+            raise CimError(describe_failure(self.endpoint, exc)) from None
+        return {"associators_found_entity": via_associators, "enumerate_found_entity": enumerated}
+
+
+def _str(inst: pywbem.CIMInstance | None, prop: str) -> str | None:
+    if inst is None or inst.get(prop) is None:
+        return None
+    return str(inst.get(prop))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int(value)
+    return str(value)
+
+
+def _path_text(path: CIMInstanceName) -> str:
+    local = path.copy()
+    local.host = None
+    return local.to_wbem_uri(format="canonical")
+
+
+def _ref_text(ref: Any) -> str:
+    return ref.to_wbem_uri(format="canonical") if isinstance(ref, CIMInstanceName) else str(ref)
+
+
+def _local(ref: Any, group: GroupHandle) -> bool:
+    if not isinstance(ref, CIMInstanceName) or ref.host:
+        return False
+    return _path_text(ref) in group.members
+
+
+def _group_name(ref: Any) -> str | None:
+    if not isinstance(ref, CIMInstanceName):
+        return None
+    instance_id = str(ref.keybindings.get("InstanceID", ""))
+    return instance_id.split(":", 1)[1] if ":" in instance_id else None

@@ -1,0 +1,187 @@
+"""The stage graph of the DR sequence and the planner that moves the pair between stages.
+
+Pure: no I/O. A plan is a list of Steps; `run.py` executes them. Stages:
+
+    natural           configured roles, group started, volumes Synced (also Table 106 "Synced")
+    normal:<status>   Table 106 states: New, Syncing, Stopped, NotSynced, Stale
+    primary_down      the original primary (or its links) went away
+    failover          setrcopygroup failover ran on the original secondary
+    primary_up        the original primary is reachable again
+    recover_failed    a recover that failed (link dropped while it ran)
+    recover           setrcopygroup recover ran and completed
+    restore_failed    a restore that failed (roles stay reversed)
+    restore           setrcopygroup restore ran and completed: the pair is natural again
+
+Stages marked pass-through (normal:Syncing, restore) end in `natural` once their step is done.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import Literal
+
+StepKind = Literal["command", "event", "fault"]
+
+NATURAL = "natural"
+TABLE106_STAGES = {
+    "New": "normal:New",
+    "Syncing": "normal:Syncing",
+    "Synced": NATURAL,
+    "Stopped": "normal:Stopped",
+    "NotSynced": "normal:NotSynced",
+    "Stale": "normal:Stale",
+}
+DR_STAGES = ("primary_down", "failover", "primary_up", "recover_failed", "recover", "restore_failed", "restore")
+TOUR = (
+    NATURAL,
+    "normal:Stopped",
+    "normal:New",
+    "normal:Syncing",
+    "normal:NotSynced",
+    "normal:Stale",
+    *DR_STAGES,
+)
+PASS_THROUGH = {"normal:Syncing": NATURAL, "restore": NATURAL}
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: StepKind
+    name: str  # command: failover/recover/restore/stop/start; event: primary_down/up; fault: recover_fails/...
+    array: str | None = None  # commands: the topology key of the array it is issued on
+    window: bool = False  # this step's run time is the observation window of the stage it leads to
+    expect_failure: bool = False  # a command the plan expects to fail (armed fault)
+
+    @property
+    def disruptive(self) -> bool:
+        return True
+
+    def describe(self, group_names: dict[str, str] | None = None) -> str:
+        if self.kind == "command":
+            text = command_text(self.name, (group_names or {}).get(self.array or "", "<group>"))
+            suffix = " (expected to fail: fault armed)" if self.expect_failure else ""
+            return f"on {self.array}: {text}{suffix}"
+        return f"{self.kind} action {self.name}"
+
+
+def command_text(name: str, group: str) -> str:
+    """The CLI command a step sends; group names are explicit, never patterns."""
+    return {
+        "failover": f"setrcopygroup failover -f -waittask {group}",
+        "recover": f"setrcopygroup recover -f -waittask {group}",
+        "restore": f"setrcopygroup restore -f -waittask {group}",
+        "stop": f"stoprcopygroup -f {group}",
+        "start": f"startrcopygroup -wait {group}",
+    }[name]
+
+
+def _cmd(name: str, array: str, window: bool = False, expect_failure: bool = False) -> Step:
+    return Step("command", name, array, window, expect_failure)
+
+
+def _edges(primary: str, secondary: str) -> dict[str, list[tuple[str, tuple[Step, ...]]]]:
+    stop, start = _cmd("stop", primary), _cmd("start", primary)
+    up = Step("event", "primary_up")
+    return {
+        NATURAL: [
+            ("normal:Stopped", (stop,)),
+            ("normal:New", (Step("fault", "sync_status_new"),)),
+            ("normal:Syncing", (stop, _cmd("start", primary, window=True))),
+            ("normal:NotSynced", (Step("fault", "sync_status_notsynced"),)),
+            ("normal:Stale", (Step("fault", "sync_status_stale"),)),
+            ("primary_down", (Step("event", "primary_down"),)),
+        ],
+        "normal:Stopped": [(NATURAL, (start,))],
+        "normal:New": [(NATURAL, (start,))],
+        "normal:NotSynced": [(NATURAL, (stop, start))],
+        "normal:Stale": [(NATURAL, (stop, start))],
+        "primary_down": [
+            ("failover", (_cmd("failover", secondary, window=True),)),
+            (NATURAL, (up, start)),
+        ],
+        "failover": [("primary_up", (up,))],
+        "primary_up": [
+            ("recover_failed", (Step("fault", "recover_fails"), _cmd("recover", secondary, expect_failure=True))),
+            ("recover", (_cmd("recover", secondary, window=True),)),
+        ],
+        "recover_failed": [("primary_up", (up,))],
+        "recover": [
+            ("restore_failed", (Step("fault", "restore_fails"), _cmd("restore", secondary, expect_failure=True))),
+            ("restore", (_cmd("restore", secondary, window=True),)),
+        ],
+        "restore_failed": [("restore", (_cmd("restore", secondary, window=True),))],
+    }
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One edge of a plan: the steps that take the pair from `source` to `target`."""
+
+    source: str
+    target: str
+    steps: tuple[Step, ...]
+
+
+class NoPath(Exception):
+    """The target stage cannot be reached with the available actions; the message says what is missing."""
+
+
+class StageGraph:
+    def __init__(self, primary: str = "primary", secondary: str = "secondary", available: set[str] | None = None):
+        self.edges = _edges(primary, secondary)
+        self.available = available  # event/fault names that have a configured action (None: all)
+
+    def usable(self, steps: tuple[Step, ...]) -> bool:
+        if self.available is None:
+            return True
+        return all(s.kind == "command" or s.name in self.available for s in steps)
+
+    def plan(self, source: str, target: str) -> list[Leg]:
+        """Fewest steps from `source` to `target` (pass-through stages continue from their end stage)."""
+        source = PASS_THROUGH.get(source, source)
+        if source == target:
+            return []
+        frontier: list[tuple[int, int, str, list[Leg]]] = [(0, 0, source, [])]
+        seen: set[str] = set()
+        tie = 0
+        while frontier:
+            cost, _, stage, legs = heapq.heappop(frontier)
+            if stage == target:
+                return legs
+            if stage in seen:
+                continue
+            seen.add(stage)
+            for nxt, steps in self.edges.get(PASS_THROUGH.get(stage, stage), []):
+                if nxt == target or nxt not in seen:
+                    if not self.usable(steps):
+                        continue
+                    tie += 1
+                    heapq.heappush(frontier, (cost + len(steps), tie, nxt, [*legs, Leg(stage, nxt, steps)]))
+        missing = self.missing_actions(target)
+        hint = f"; configure: {', '.join(missing)}" if missing else ""
+        raise NoPath(f"stage {target} cannot be reached from {source} with the configured actions{hint}")
+
+    def missing_actions(self, target: str) -> list[str]:
+        names: set[str] = set()
+        for edges in self.edges.values():
+            for nxt, steps in edges:
+                if nxt == target:
+                    names.update(s.name for s in steps if s.kind != "command" and not self.usable((s,)))
+        return sorted(names)
+
+
+def stage_for_row(table: str, *, stage: str | None, when: str | None, sync_status: str | None) -> str:
+    """The stage a documented row is observed at."""
+    if table == "table106":
+        return TABLE106_STAGES[sync_status or ""]
+    if table == "table107":
+        if when == "failed":
+            return f"{stage}_failed"
+        return str(stage)
+    return NATURAL
+
+
+def tour_position(stage: str) -> int:
+    """Order in which a single pass visits stages: rows are run in this order so no path is replayed."""
+    return TOUR.index(stage) if stage in TOUR else len(TOUR)

@@ -1,0 +1,138 @@
+"""The poller: samples every array (CIM + CLI) at a fixed interval into the run's timeline.
+
+One thread per array, so a slow or unreachable array does not stall the others.
+Every observation is appended to the timeline and written to observations.jsonl
+as it is taken (a crash loses nothing already observed). Waiting helpers give
+verdict code new samples with a deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness.array_cli import ArrayCli, CliError
+from harness.cim import ArrayCim, CimError, GroupHandle
+from harness.cli_read import CliReadError, read_group
+from harness.observe import Observation, Timeline
+
+
+@dataclass
+class ArrayProbe:
+    """What the poller needs to observe one array: both interfaces and the group's names on it."""
+
+    array: str
+    cim: ArrayCim
+    cli: ArrayCli
+    group: GroupHandle | None  # None until found (the array may have been unreachable at the start)
+    group_name: str  # the group's name on this array
+    peer: str  # target system name the rows are about
+
+
+class Poller:
+    def __init__(
+        self,
+        probes: list[ArrayProbe],
+        timeline: Timeline,
+        interval: float,
+        t0: float,
+        sink: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.probes = probes
+        self.timeline = timeline
+        self.interval = interval
+        self.t0 = t0
+        self.clock = clock
+        self.stage: str | None = None
+        self._sink = sink.open("a") if sink else None
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._seq = 0
+
+    def start(self) -> None:
+        for probe in self.probes:
+            thread = threading.Thread(target=self._loop, args=(probe,), name=f"poll-{probe.array}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        if self._sink:
+            self._sink.close()
+            self._sink = None
+
+    def now(self) -> float:
+        return self.clock() - self.t0
+
+    def _loop(self, probe: ArrayProbe) -> None:
+        while not self._stop.is_set():
+            started = self.clock()
+            self.record(self.sample(probe))
+            self._stop.wait(max(0.0, self.interval - (self.clock() - started)))
+
+    def sample(self, probe: ArrayProbe) -> Observation:
+        t_start = self.now()
+        wall = datetime.now(UTC).isoformat(timespec="milliseconds")
+        cim_view = cim_error = cli_view = cli_error = transcript_ref = None
+        try:
+            if probe.group is None:
+                probe.group = probe.cim.find_group(probe.group_name)
+            cim_view = probe.cim.read(probe.group)
+        except CimError as exc:
+            cim_error = str(exc)
+        try:
+            cli_view, results = read_group(probe.cli, probe.group_name, probe.peer)
+            transcript_ref = ",".join(r.ref for r in results)
+        except (CliError, CliReadError) as exc:
+            cli_error = str(exc)
+        return Observation(
+            array=probe.array,
+            seq=-1,
+            t_start=t_start,
+            t_end=self.now(),
+            wall=wall,
+            cim=cim_view,
+            cim_error=cim_error,
+            cli=cli_view,
+            cli_error=cli_error,
+            stage=self.stage,
+            transcript_ref=transcript_ref,
+        )
+
+    def record(self, observation: Observation) -> Observation:
+        with self._changed:
+            observation = replace(observation, seq=self._seq)
+            self._seq += 1
+            self.timeline.observations.append(observation)
+            if self._sink:
+                self._sink.write(json.dumps(observation.to_dict()) + "\n")
+                self._sink.flush()
+            self._changed.notify_all()
+        return observation
+
+    def mark(self, kind: str, **details: Any) -> dict[str, Any]:
+        """An event in the timeline (command issued/finished, event action, stage reached)."""
+        event = {"kind": kind, "t": round(self.now(), 3), **details}
+        with self._changed:
+            self.timeline.events.append(event)
+        return event
+
+    def wait_for(self, predicate: Callable[[], Any], deadline: float) -> Any:
+        """Re-evaluate `predicate` after each new observation until it returns non-None or time is up."""
+        with self._changed:
+            while True:
+                result = predicate()
+                if result is not None or self.now() >= deadline:
+                    return result
+                self._changed.wait(timeout=min(self.interval, max(0.01, deadline - self.now())))
