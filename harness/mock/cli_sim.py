@@ -362,8 +362,7 @@ class ArrayCLI:
             options=options,
             volumes=volumes,
             id=rep.id,
-            # TODO(world): Replication has no creation time; the world's start stands in for it.
-            creation_time=format_timestamp(world.wall_time(world._start), tz) if detailed else None,
+            creation_time=format_timestamp(world.wall_time(world.created), tz) if detailed else None,
         )
 
     def _options(self, rep: Replication, source: bool, tz: str) -> str:

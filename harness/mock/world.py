@@ -291,6 +291,11 @@ class World:
             self._advance()
             return self._now
 
+    @property
+    def created(self) -> float:
+        """World time at which the arrays and their groups were configured."""
+        return self._start
+
     def wall_time(self, world_time: float) -> datetime:
         return self._wall_start + timedelta(seconds=world_time - self._start)
 
