@@ -1,0 +1,340 @@
+"""Dynamic instances of the vendor namespace, computed from the world on every call.
+
+Volumes, remote-copy groups, their members and the StorageSynchronized /
+GroupSynchronized associations are never stored: each read walks the world's indexes,
+so reading one volume's or one group's associations costs the size of that group,
+whatever the size of the array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from pywbem import CIMInstance, CIMInstanceName, Uint16, Uint64
+
+from harness.mock import cim_paths as P
+from harness.mock.cim_repo import ClassRepository, make_instance
+from harness.mock.cim_values import (
+    UNDISCOVERED_SYNCED_ELEMENT,
+    UNDISCOVERED_SYSTEM_ELEMENT,
+    group_properties,
+    pair_properties,
+)
+from harness.mock.world import Array, Replication, Volume, VolumePair, World
+
+Want = set[str] | None
+Changes = Callable[[Replication, VolumePair], tuple[dict[str, object], set[str]]]
+
+VPD83NAA6 = 2
+VPD83TYPE3 = 2
+
+
+@dataclass
+class Found:
+    """An object the provider can name; `build` makes its instance (limited to a PropertyList)."""
+
+    classname: str
+    path: CIMInstanceName
+    build: Callable[[Want], CIMInstance]
+
+
+@dataclass
+class Link:
+    """An association instance seen from one of its ends."""
+
+    assoc: Found
+    role: str  # the role of the object the link was looked up from
+    other_role: str
+    other: Found
+
+
+class VendorView:
+    """The dynamic part of one array's vendor namespace."""
+
+    CLASSES = (P.VOLUME, P.PAIR_SYNC, P.GROUP, P.MEMBER, P.GROUP_SYNC)
+
+    def __init__(
+        self, world: World, array: str, ns: str, repo: ClassRepository, changes: Changes | None = None
+    ) -> None:
+        self.world = world
+        self.array = array
+        self.arr: Array = world.arrays[array]
+        self.ns = ns
+        self.repo = repo
+        self.changes = changes
+        self._by_id: dict[str, Volume] = {}
+        self._info = {name.lower(): repo.info(name) for name in (*self.CLASSES, P.ENTITY)}
+
+    # ------------------------------------------------------------ lookups
+    def _make(self, classname: str, path: CIMInstanceName, values: dict[str, object], want: Want) -> CIMInstance:
+        return make_instance(self._info[classname.lower()], path, values, want)
+
+    def _volume_by_id(self, device_id: object) -> Volume | None:
+        volumes = self.arr.volumes
+        if len(self._by_id) != len(volumes):
+            self._by_id = {str(v.id): v for v in volumes.values()}
+        return self._by_id.get(str(device_id))
+
+    def local_volume(self, path: CIMInstanceName) -> Volume | None:
+        """The local volume a TPD_StorageVolume path names, None if it names none (or a remote one)."""
+        kb = path.keybindings
+        if path.classname.lower() != P.VOLUME.lower() or kb.get("SystemName") != self.arr.serial:
+            return None
+        for key, expected in (("CreationClassName", P.VOLUME), ("SystemCreationClassName", P.SYSTEM)):
+            value = kb.get(key)
+            if value is not None and str(value).lower() != expected.lower():
+                return None
+        return self._volume_by_id(kb.get("DeviceID"))
+
+    def _link_failed(self, peer: str, cache: dict[str, bool] | None = None) -> bool:
+        if cache is not None and peer in cache:
+            return cache[peer]
+        failed = self.world.target_status(self.array, peer) == "failed"
+        if cache is not None:
+            cache[peer] = failed
+        return failed
+
+    def _local_groups(self, volume: str) -> list[str]:
+        names: list[str] = []
+        for rep, _ in self.world.replications_of_volume(self.array, volume):
+            name = rep.side(self.array).group_name
+            if name not in names:
+                names.append(name)
+        return names
+
+    def _members(self, reps: list[Replication]) -> list[str]:
+        names: dict[str, None] = {}
+        for rep in reps:
+            local_is_source = rep.source.array == self.array
+            for pair in rep.pairs:
+                names[pair.source_volume if local_is_source else pair.target_volume] = None
+        return list(names)
+
+    # ------------------------------------------------------------ objects
+    def volume(self, arr: Array, vol: Volume, host: str | None = None) -> Found:
+        path = P.volume_path(arr, vol, self.ns, host)
+
+        def build(want: Want) -> CIMInstance:
+            blocks = Uint64(vol.size_mib * 2048)
+            values = {
+                **path.keybindings,
+                "ElementName": vol.name,
+                "Name": vol.wwn,
+                "NameFormat": Uint16(VPD83NAA6),
+                "NameNamespace": Uint16(VPD83TYPE3),
+                "BlockSize": Uint64(512),
+                "NumberOfBlocks": blocks,
+                "ConsumableBlocks": blocks,
+                "OperationalStatus": [Uint16(2)],
+                "EnabledState": Uint16(2),
+            }
+            return self._make(P.VOLUME, path, values, want)
+
+        return Found(P.VOLUME, path, build)
+
+    def entity(self, remote_volume: str) -> Found:
+        path = P.entity_path(remote_volume, self.ns)
+
+        def build(want: Want) -> CIMInstance:
+            values = {
+                "InstanceID": path.keybindings["InstanceID"],
+                "ElementName": remote_volume,
+                "Type": Uint16(4),  # StorageVolume
+                "Persistent": False,
+                "EntityID": remote_volume,
+            }
+            return self._make(P.ENTITY, path, values, want)
+
+        return Found(P.ENTITY, path, build)
+
+    def group(self, name: str, host: str | None = None) -> Found:
+        path = P.group_path(name, self.ns, host)
+
+        def build(want: Want) -> CIMInstance:
+            values = {
+                "InstanceID": path.keybindings["InstanceID"],
+                "ElementName": name,
+                "Persistent": True,
+                "DeleteOnEmptyElement": False,
+                "DeleteOnUnassociated": False,
+            }
+            return self._make(P.GROUP, path, values, want)
+
+        return Found(P.GROUP, path, build)
+
+    def member(self, group: str, vol: Volume, seq: int) -> Found:
+        grp, member = P.group_path(group, self.ns), P.volume_path(self.arr, vol, self.ns)
+        path = P.member_path(grp, member, self.ns)
+
+        def build(want: Want) -> CIMInstance:
+            values = {"Collection": grp, "Member": member, "AssignedSequence": Uint64(seq)}
+            return self._make(P.MEMBER, path, values, want)
+
+        return Found(P.MEMBER, path, build)
+
+    def pair(
+        self, rep: Replication, pair: VolumePair, cache: dict[str, bool] | None = None
+    ) -> tuple[Found, Found, Found]:
+        """The pair's association, and its SystemElement and SyncedElement ends."""
+        peer = rep.peer(self.array).array
+        failed = self._link_failed(peer, cache)
+        local_is_source = rep.source.array == self.array
+        local_name, remote_name = (
+            (pair.source_volume, pair.target_volume) if local_is_source else (pair.target_volume, pair.source_volume)
+        )
+        local = self.volume(self.arr, self.arr.volumes[local_name])
+        if failed:
+            remote = self.entity(remote_name)
+        else:
+            parr = self.world.arrays[peer]
+            remote = self.volume(parr, parr.volumes[remote_name], host=parr.wwn)
+        local_first = local_is_source if rep.backup else rep.side(self.array).role.is_source
+        if local_first:
+            system, synced, undiscovered = local, remote, UNDISCOVERED_SYNCED_ELEMENT
+        else:
+            system, synced, undiscovered = remote, local, UNDISCOVERED_SYSTEM_ELEMENT
+        path = P.sync_path(P.PAIR_SYNC, system.path, synced.path, self.ns)
+
+        def build(want: Want) -> CIMInstance:
+            values = {"SystemElement": system.path, "SyncedElement": synced.path}
+            values.update(pair_properties(self.world, rep, pair, self.array, failed, undiscovered if failed else None))
+            if self.changes is not None:
+                changed, omit = self.changes(rep, pair)
+                values.update(changed)
+                for name in omit:
+                    values.pop(name, None)
+            return self._make(P.PAIR_SYNC, path, values, want)
+
+        return Found(P.PAIR_SYNC, path, build), system, synced
+
+    def _group_end(self, array: str, name: str) -> Found:
+        return self.group(name, None if array == self.array else self.world.arrays[array].wwn)
+
+    def group_sync(self, rep: Replication) -> tuple[Found, Found, Found]:
+        """A replication's GroupSynchronized: SystemElement is always the configured source group."""
+        system = self._group_end(rep.source.array, rep.source.group_name)
+        synced = self._group_end(rep.target.array, rep.target.group_name)
+        path = P.sync_path(P.GROUP_SYNC, system.path, synced.path, self.ns)
+
+        def build(want: Want) -> CIMInstance:
+            failed = self._link_failed(rep.peer(self.array).array)
+            values = {"SystemElement": system.path, "SyncedElement": synced.path}
+            values.update(group_properties(self.world, rep, self.array, failed))
+            return self._make(P.GROUP_SYNC, path, values, want)
+
+        return Found(P.GROUP_SYNC, path, build), system, synced
+
+    # ------------------------------------------------------------ enumeration
+    def enumerate(self, classname: str) -> Iterator[Found]:
+        """Every instance of exactly `classname` (one of CLASSES)."""
+        key = classname.lower()
+        if key == P.VOLUME.lower():
+            for vol in list(self.arr.volumes.values()):
+                yield self.volume(self.arr, vol)
+        elif key == P.PAIR_SYNC.lower():
+            cache: dict[str, bool] = {}
+            for rep, pair in list(self.world.iter_pairs(self.array)):
+                yield self.pair(rep, pair, cache)[0]
+        else:
+            for name, reps in self.world.groups_on(self.array):
+                if key == P.GROUP.lower():
+                    yield self.group(name)
+                elif key == P.MEMBER.lower():
+                    for seq, vol in enumerate(self._members(reps), start=1):
+                        yield self.member(name, self.arr.volumes[vol], seq)
+                elif key == P.GROUP_SYNC.lower():
+                    for rep in reps:
+                        if not rep.backup:
+                            yield self.group_sync(rep)[0]
+
+    # ------------------------------------------------------------ resolution
+    def resolve(self, path: CIMInstanceName) -> Found | None:
+        """The dynamic object `path` names, None if there is none."""
+        key = path.classname.lower()
+        wanted = P.object_key(path)
+        if key == P.VOLUME.lower():
+            vol = self.local_volume(path)
+            return self.volume(self.arr, vol) if vol else None
+        if key == P.GROUP.lower():
+            name = P.group_name(path)
+            return self.group(name) if name and self.world.groups_on(self.array, name) else None
+        if key == P.PAIR_SYNC.lower():
+            for end in self._refs(path, "SystemElement", "SyncedElement"):
+                vol = self.local_volume(end)
+                for rep, pair in self.world.replications_of_volume(self.array, vol.name) if vol else []:
+                    found = self.pair(rep, pair)[0]
+                    if P.object_key(found.path) == wanted:
+                        return found
+            return None
+        if key == P.GROUP_SYNC.lower():
+            for end in self._refs(path, "SystemElement", "SyncedElement"):
+                name = P.group_name(end)
+                for _, reps in self.world.groups_on(self.array, name) if name else []:
+                    for rep in reps:
+                        found = self.group_sync(rep)[0]
+                        if not rep.backup and P.object_key(found.path) == wanted:
+                            return found
+            return None
+        if key == P.MEMBER.lower():
+            [collection, member] = self._refs(path, "Collection", "Member") or [None, None]
+            vol = self.local_volume(member) if member is not None else None
+            name = P.group_name(collection) if collection is not None else None
+            if vol is None or name is None or name not in self._local_groups(vol.name):
+                return None
+            return self._member_link(name, vol).assoc
+        return None
+
+    @staticmethod
+    def _refs(path: CIMInstanceName, *names: str) -> list[CIMInstanceName]:
+        refs = [path.keybindings.get(n) for n in names]
+        return [r for r in refs if isinstance(r, CIMInstanceName)] if all(refs) else []
+
+    # ------------------------------------------------------------ associations
+    def _member_link(self, group: str, vol: Volume, reps: list[Replication] | None = None) -> Link:
+        if reps is None:
+            reps = self.world.groups_on(self.array, group)[0][1]
+        seq = self._members(reps).index(vol.name) + 1
+        return Link(self.member(group, vol, seq), "Member", "Collection", self.group(group))
+
+    def links(self, path: CIMInstanceName) -> list[Link]:
+        """Associations referencing the local volume or group `path` names ([] for other objects)."""
+        key = path.classname.lower()
+        if key == P.VOLUME.lower():
+            vol = self.local_volume(path)
+            return self._volume_links(vol) if vol else []
+        if key == P.GROUP.lower():
+            name = P.group_name(path)
+            groups = self.world.groups_on(self.array, name) if name else []
+            return self._group_links(name, groups[0][1]) if name and groups else []
+        return []
+
+    def _volume_links(self, vol: Volume) -> list[Link]:
+        links: list[Link] = []
+        groups: dict[str, None] = {}
+        cache: dict[str, bool] = {}
+        for rep, pair in self.world.replications_of_volume(self.array, vol.name):
+            found, system, synced = self.pair(rep, pair, cache)
+            local_is_system = system.path.host is None and system.classname == P.VOLUME
+            if local_is_system:
+                links.append(Link(found, "SystemElement", "SyncedElement", synced))
+            else:
+                links.append(Link(found, "SyncedElement", "SystemElement", system))
+            groups[rep.side(self.array).group_name] = None
+        links.extend(self._member_link(name, vol) for name in groups)
+        return links
+
+    def _group_links(self, name: str, reps: list[Replication]) -> list[Link]:
+        links: list[Link] = []
+        for seq, vol_name in enumerate(self._members(reps), start=1):
+            vol = self.arr.volumes[vol_name]
+            links.append(Link(self.member(name, vol, seq), "Collection", "Member", self.volume(self.arr, vol)))
+        for rep in reps:
+            if rep.backup:
+                continue
+            found, system, synced = self.group_sync(rep)
+            if rep.source.array == self.array:
+                links.append(Link(found, "SystemElement", "SyncedElement", synced))
+            else:
+                links.append(Link(found, "SyncedElement", "SystemElement", system))
+        return links
