@@ -215,12 +215,13 @@ class ArrayCim:
         raise CimError(f"{self.endpoint.url}: no {GROUP_CLASS} named {group_name!r} (groups: {known})")
 
     # ------------------------------------------------------------------ one poll
-    def read(self, group: GroupHandle) -> CimView:
+    def read(self, group: GroupHandle, peer_serial: str | None = None) -> CimView:
+        """The group's pairs now; with `peer_serial`, only pairs whose remote end is a volume of that array."""
         pairs: list[CimPair] = []
         for member_text, volume_name in group.members.items():
             member = CIMInstanceName.from_wbem_uri(member_text)
             refs = self._call(self.conn.References, member, ResultClass=PAIR_CLASS, PropertyList=PAIR_PROPERTIES)
-            pairs.extend(self._pair(ref, group, volume_name) for ref in refs)
+            pairs.extend(self._pair(ref, group, volume_name) for ref in refs if _with_peer(ref, peer_serial))
         syncs = self._call(
             self.conn.References, group.path, ResultClass=GROUP_SYNC_CLASS, PropertyList=GROUP_SYNC_PROPERTIES
         )
@@ -272,6 +273,13 @@ class ArrayCim:
         except pywbem.Error as exc:
             raise CimError(describe_failure(self.endpoint, exc)) from None
         return {"associators_found_entity": via_associators, "enumerate_found_entity": enumerated}
+
+
+def _with_peer(inst: pywbem.CIMInstance, peer_serial: str | None) -> bool:
+    if peer_serial is None:
+        return True
+    ends = [inst.path.keybindings.get("SystemElement"), inst.path.keybindings.get("SyncedElement")]
+    return any(isinstance(e, CIMInstanceName) and str(e.keybindings.get("SystemName")) == peer_serial for e in ends)
 
 
 def _str(inst: pywbem.CIMInstance | None, prop: str) -> str | None:

@@ -33,6 +33,7 @@ class ArrayProbe:
     group: GroupHandle | None  # None until found (the array may have been unreachable at the start)
     group_name: str  # the group's name on this array
     peer: str  # target system name the rows are about
+    peer_serial: str | None = None  # keep only pairs with the peer's volumes (SLD: several targets per volume)
 
 
 class Poller:
@@ -88,7 +89,7 @@ class Poller:
         try:
             if probe.group is None:
                 probe.group = probe.cim.find_group(probe.group_name)
-            cim_view = probe.cim.read(probe.group)
+            cim_view = probe.cim.read(probe.group, probe.peer_serial)
         except CimError as exc:
             cim_error = str(exc)
         try:
