@@ -19,7 +19,13 @@ EXIT_USAGE = 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pytest_args: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, pytest_args = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    args.pytest_args = pytest_args
     logging.basicConfig(level=logging.WARNING - 10 * args.verbose, format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "handler", None):
         parser.print_help()
@@ -35,6 +41,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"smis-harness {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (repeatable)")
     commands = parser.add_subparsers(title="commands")
+
+    run = commands.add_parser(
+        "run",
+        help="run the conformance suite (default target: the built-in simulated pair)",
+        description="Run the conformance suite. Exit 0: no row FAIL or ERROR; 1: some row FAIL or ERROR; "
+        "2: usage or configuration error. Arguments after `--` go to pytest.",
+    )
+    run.add_argument("--config", metavar="FILE", help="target configuration YAML (default: simulated pair)")
+    run.add_argument("--deviations", metavar="FILE", help="deviations for the built-in simulated arrays")
+    run.add_argument("--report-dir", metavar="DIR", help="where results go (default: reports/<timestamp>)")
+    run.add_argument("--allow-disruptive", action="store_true", help="allow DR commands and fault actions")
+    run.add_argument("--dry-run", action="store_true", help="print the planned steps; touch nothing")
+    run.add_argument("select", nargs="*", help="row ids or tags to run (e.g. T107-02 table106 rules)")
+    run.set_defaults(handler=_run)
 
     mock = commands.add_parser("mock", help="the built-in simulated arrays")
     mock_commands = mock.add_subparsers(title="mock commands")
@@ -66,6 +86,21 @@ def _non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
     return value
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.runner import RunRequest, run_suite
+
+    request = RunRequest(
+        config=args.config,
+        deviations=args.deviations,
+        report_dir=args.report_dir,
+        allow_disruptive=args.allow_disruptive,
+        dry_run=args.dry_run,
+        select=args.select,
+        pytest_args=args.pytest_args,
+    )
+    return run_suite(request)
 
 
 def _mock_serve(args: argparse.Namespace) -> int:

@@ -1,0 +1,126 @@
+"""pytest plugin: options, the run fixture, row ordering and result files.
+
+`smis-harness run` registers an instance with a ready configuration; pytest users can run
+the same suite with `pytest -p harness.plugin --pyargs harness.suite --harness-config FILE`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.config import ConfigError, TargetConfig, builtin_config, load_config
+from harness.drive import stage_for_row, tour_position
+from harness.results import default_report_dir
+from harness.run import Run, verdict_exit_code
+from harness.spec import load_spec
+
+ROW_ID = re.compile(r"\b(T10[67]-\d\d[b]?|SLD-\d\d|RULE-\d\d)\b")
+
+
+class HarnessPlugin:
+    """Holds one run for one pytest session."""
+
+    def __init__(
+        self,
+        config: TargetConfig | None = None,
+        *,
+        report_dir: Path | None = None,
+        allow_disruptive: bool = False,
+    ) -> None:
+        self.target = config
+        self.report_dir = report_dir
+        self.allow_disruptive = allow_disruptive
+        self.run: Run | None = None
+        self.document: dict[str, Any] | None = None
+        self.exit_code: int | None = None
+
+    def configure_from(self, pytest_config: pytest.Config) -> None:
+        if self.target is None:
+            path = pytest_config.getoption("harness_config")
+            try:
+                self.target = load_config(path) if path else builtin_config("pair")
+            except ConfigError as exc:
+                raise pytest.UsageError(str(exc)) from None
+        if self.report_dir is None:
+            given = pytest_config.getoption("harness_report_dir")
+            self.report_dir = Path(given) if given else default_report_dir()
+        self.allow_disruptive = self.allow_disruptive or bool(pytest_config.getoption("allow_disruptive"))
+
+    def start(self) -> Run:
+        if self.run is None:
+            assert self.target is not None and self.report_dir is not None
+            self.run = Run(self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive)
+            self.run.start()
+        return self.run
+
+    @pytest.fixture(scope="session")
+    def harness_run(self) -> Run:
+        return self.start()
+
+    @pytest.fixture
+    def row_id(self, request: pytest.FixtureRequest) -> str:
+        found = item_row_id(request.node)
+        if found is None:
+            pytest.fail(f"cannot tell which documented row {request.node.nodeid} is", pytrace=False)
+        return found
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Run rows in the order one pass through the DR sequence visits their stages; rules last."""
+        for item in items:
+            found = item_row_id(item)
+            if found:
+                item.add_marker(getattr(pytest.mark, found))
+        items.sort(key=_tour_key)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.run is not None:
+            self.document = self.run.finish()
+            self.exit_code = verdict_exit_code(self.document["rows"])
+
+
+def item_row_id(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    example = callspec.params.get("_pytest_bdd_example") if callspec else None
+    if example and "id" in example:
+        return str(example["id"])
+    doc = getattr(getattr(item, "function", None), "__doc__", "") or ""
+    found = ROW_ID.search(doc)
+    return found.group(1) if found else None
+
+
+def _tour_key(item: pytest.Item) -> tuple[int, int]:
+    row_id = item_row_id(item)
+    rows = load_spec().rows
+    if row_id is None or row_id not in rows:
+        return (1000, 0)
+    row = rows[row_id]
+    if row.table == "rules":
+        return (999, int(row_id.split("-")[1]))
+    stage = stage_for_row(row.table, stage=row.stage, when=row.when, sync_status=row.sync_status)
+    # within a stage, in-progress rows first (their window closes), then settled ones in id order
+    return (tour_position(stage), 0 if row.in_progress else 1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("smis-harness")
+    group.addoption("--harness-config", default=None, help="target configuration YAML (default: simulated pair)")
+    group.addoption("--harness-report-dir", default=None, help="where results go (default reports/<timestamp>)")
+    group.addoption("--allow-disruptive", action="store_true", help="allow DR commands and fault actions")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "table106: Table 106 rows")
+    config.addinivalue_line("markers", "table107: Table 107 rows")
+    config.addinivalue_line("markers", "sld: SLD backup link rows")
+    config.addinivalue_line("markers", "rules: rules checked on every observation")
+    for row_id in load_spec().rows:
+        config.addinivalue_line("markers", f"{row_id}: documented row {row_id}")
+    if not config.pluginmanager.has_plugin("smis-harness-run"):
+        plugin = HarnessPlugin()
+        config.pluginmanager.register(plugin, "smis-harness-run")
+    plugin = config.pluginmanager.get_plugin("smis-harness-run")
+    plugin.configure_from(config)

@@ -1,0 +1,128 @@
+"""`smis-harness run`: load and check the configuration, then run the suite through pytest."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.config import ConfigError, TargetConfig, builtin_config, load_config
+from harness.drive import NATURAL, NoPath, StageGraph, stage_for_row, tour_position
+from harness.mock.deviations import DeviationError, Deviations
+from harness.results import default_report_dir
+from harness.spec import load_spec
+
+EXIT_USAGE = 2
+
+
+@dataclass
+class RunRequest:
+    config: str | None = None
+    deviations: str | None = None
+    report_dir: str | None = None
+    allow_disruptive: bool = False
+    dry_run: bool = False
+    select: list[str] = field(default_factory=list)
+    pytest_args: list[str] = field(default_factory=list)
+
+
+def run_suite(request: RunRequest) -> int:
+    try:
+        target = _target(request)
+    except (ConfigError, DeviationError) as exc:
+        print(f"smis-harness run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    unknown = _unknown_selection(request.select)
+    if unknown:
+        print(f"smis-harness run: unknown row id or tag: {', '.join(unknown)} (ids like T107-02, tags "
+              "table106 table107 sld rules)", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    if request.dry_run:
+        print_plan(target, request)
+        return 0
+    report_dir = Path(request.report_dir) if request.report_dir else default_report_dir()
+    return _pytest(target, request, report_dir)
+
+
+def _target(request: RunRequest) -> TargetConfig:
+    target = load_config(request.config) if request.config else builtin_config("pair")
+    if request.deviations:
+        if target.simulated is None:
+            raise ConfigError(request.deviations, "--deviations applies to the built-in simulated arrays only")
+        Deviations.load(request.deviations)
+        simulated = target.simulated.model_copy(update={"deviations": Path(request.deviations).resolve()})
+        target = target.model_copy(update={"simulated": simulated})
+    return target
+
+
+def _unknown_selection(select: list[str]) -> list[str]:
+    known = set(load_spec().rows) | {"table106", "table107", "sld", "rules"}
+    return [s for s in select if s not in known]
+
+
+def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
+    import pytest
+
+    from harness.plugin import HarnessPlugin
+
+    plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive)
+    args = [
+        "--pyargs",
+        "harness.suite",
+        "-p",
+        "harness.plugin",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "bdd_features_base_dir=",
+        f"--junitxml={report_dir / 'junit.xml'}",
+        "-rfEx",
+        "--rootdir",
+        str(report_dir),
+        *(["-m", " or ".join(request.select)] if request.select else []),
+        *request.pytest_args,
+    ]
+    code = pytest.main(args, plugins=[plugin])
+    print(f"results: {report_dir / 'results.json'}", file=sys.stderr)
+    if plugin.exit_code is not None:
+        return plugin.exit_code
+    return EXIT_USAGE if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED) else 1
+
+
+def print_plan(target: TargetConfig, request: RunRequest) -> None:
+    """The steps a run would take, in order, without touching any array."""
+    spec = load_spec()
+    rows = [r for r in spec.rows.values() if r.table in ("table106", "table107")]
+    if request.select:
+        rows = [r for r in rows if r.id in request.select or r.table in request.select]
+    stages: list[tuple[str, list[str]]] = []
+    for row in sorted(rows, key=lambda r: (tour_position(_stage(r)), 0 if r.in_progress else 1)):
+        stage = _stage(row)
+        if not stages or stages[-1][0] != stage:
+            stages.append((stage, []))
+        stages[-1][1].append(row.id)
+    graph = StageGraph(available=set(target.action_specs()) | ({"primary_down", "primary_up", "recover_fails",
+                       "restore_fails", "sync_status_new", "sync_status_notsynced", "sync_status_stale"}
+                       if target.is_simulated else set()))  # fmt: skip
+    group = target.groups[0] if target.groups else "<group>"
+    names = {"primary": group, "secondary": f"{group}.r<primary system id>"}
+    print(f"plan for group {group} ({target.topology}, {'simulated' if target.is_simulated else 'real'} arrays):")
+    current = NATURAL
+    disruptive_ok = target.is_simulated or target.disruptive_allowed(request.allow_disruptive)
+    for stage, ids in stages:
+        try:
+            legs = graph.plan(current, stage)
+        except NoPath as exc:
+            print(f"  [{', '.join(ids)}] SKIPPED: {exc}")
+            continue
+        for leg in legs:
+            for step in leg.steps:
+                print(f"    {step.describe(names)}")
+        note = "" if stage == NATURAL or disruptive_ok else "  (SKIPPED: disruptive rows need --allow-disruptive)"
+        print(f"  -> stage {stage}: check {', '.join(ids)}{note}")
+        current = stage
+    print("  rules RULE-01..09 checked on every observation; teardown returns the group to its natural state")
+
+
+def _stage(row: object) -> str:
+    return stage_for_row(row.table, stage=row.stage, when=row.when, sync_status=row.sync_status)  # type: ignore[attr-defined]

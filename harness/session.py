@@ -1,0 +1,227 @@
+"""Connections to the arrays of one run: both interfaces of each array, and the preflight checks.
+
+Preflight proves the harness talks to the right arrays and group before anything
+disruptive: identity per array (CIM and CLI) matches the config, the group exists
+on every array (CIM and CLI), the pair is in its natural synced state, and the
+Replication Services profile is registered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.array_cli import ArrayCli, CliError, SshEndpoint, Transcript
+from harness.cim import ArrayCim, CimEndpoint, CimError, CimIdentity, GroupHandle
+from harness.cli_read import CliReadError, read_group, read_identity
+from harness.config import ArrayConfig, TargetConfig
+from harness.observe import CliView
+from harness.showrcopy import ShowrcopyParseError, base_group_name, parse_showrcopy
+
+REPLICATION_PROFILE = "Replication Services"
+NATURAL_ROLES = {"primary": "Primary", "secondary": "Secondary", "sync_secondary": "Secondary",
+                 "periodic_secondary": "Secondary"}  # fmt: skip
+
+
+class PreflightError(Exception):
+    """The run must not go on: the message says which array, what was expected, what was found."""
+
+
+@dataclass
+class ArrayHandle:
+    key: str
+    config: ArrayConfig
+    cim: ArrayCim
+    cli: ArrayCli
+    identity: CimIdentity | None = None
+    cli_identity: tuple[str, str, str] | None = None  # system name, serial, release line
+    group_name: str = ""  # the group under test as named on this array
+    group: GroupHandle | None = None
+    peer_key: str = ""
+    peer_name: str = ""  # the peer's system name (the CLI target name)
+
+    def manifest(self) -> dict[str, Any]:
+        ident = self.identity
+        return {
+            "system_name": self.cli_identity[0] if self.cli_identity else (ident.system_name if ident else None),
+            "serial": self.cli_identity[1] if self.cli_identity else (ident.serial if ident else None),
+            "os_version": self.cli_identity[2] if self.cli_identity else None,
+            "cim_url": self.config.cim.url,
+            "namespace": self.config.cim.namespace,
+            "interop_namespace": ident.interop_namespace if ident else None,
+            "provider": ident.provider if ident else None,
+            "provider_version": ident.provider_version if ident else None,
+            "profiles": ident.profiles if ident else {},
+            "group": self.group_name,
+        }
+
+
+@dataclass
+class Session:
+    config: TargetConfig
+    arrays: dict[str, ArrayHandle]
+    transcript: Transcript
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (source key, target key) under test
+
+    @classmethod
+    def open(cls, config: TargetConfig, transcript: Transcript, recorder: Any = None) -> Session:
+        arrays = {key: _handle(key, config.array(key), transcript, recorder) for key in config.array_keys}
+        return cls(config, arrays, transcript)
+
+    def close(self) -> None:
+        for handle in self.arrays.values():
+            handle.cli.close()
+            handle.cim.close()
+
+    def peers(self) -> dict[str, str]:
+        """Which array each observed array is checked against (its target for the group under test)."""
+        if self.config.topology == "pair":
+            return {"primary": "secondary", "secondary": "primary"}
+        return {"sync_secondary": "periodic_secondary", "periodic_secondary": "sync_secondary",
+                "primary": "sync_secondary"}  # fmt: skip
+
+    def preflight(self, group: str) -> None:
+        problems: list[str] = []
+        for handle in self.arrays.values():
+            problems += self._identity_problems(handle)
+        if problems:
+            raise PreflightError("; ".join(problems))
+        for key, peer in self.peers().items():
+            handle = self.arrays[key]
+            handle.peer_key, handle.peer_name = peer, self._system_name(peer)
+        for handle in self.arrays.values():
+            problems += self._group_problems(handle, group)
+        if problems:
+            raise PreflightError("; ".join(problems))
+        problems += self._natural_state_problems()
+        if problems:
+            raise PreflightError("; ".join(problems))
+
+    def _system_name(self, key: str) -> str:
+        handle = self.arrays[key]
+        assert handle.cli_identity is not None
+        return handle.cli_identity[0]
+
+    def _identity_problems(self, handle: ArrayHandle) -> list[str]:
+        key = handle.key
+        try:
+            handle.identity = handle.cim.discover()
+        except CimError as exc:
+            return [f"{key}: CIM: {exc}"]
+        try:
+            handle.cli_identity = read_identity(handle.cli)
+        except (CliError, CliReadError) as exc:
+            return [f"{key}: CLI: {exc}"]
+        problems = []
+        expected = handle.config.identity
+        name, serial, _ = handle.cli_identity
+        if expected is not None:
+            for what, want, cli_value, cim_value in (
+                ("system name", expected.system_name, name, handle.identity.system_name),
+                ("serial", expected.serial, serial, handle.identity.serial),
+            ):
+                if want is None:
+                    continue
+                if cli_value != want:
+                    problems.append(f"{key}: showsys reports {what} {cli_value!r}, the config expects {want!r}")
+                if cim_value is not None and cim_value != want and what == "system name":
+                    problems.append(f"{key}: the provider reports {what} {cim_value!r}, the config expects {want!r}")
+        if REPLICATION_PROFILE not in handle.identity.profiles:
+            found = ", ".join(sorted(handle.identity.profiles)) or "none"
+            problems.append(f"{key}: the SNIA {REPLICATION_PROFILE} profile is not registered (registered: {found})")
+        return problems
+
+    def _group_problems(self, handle: ArrayHandle, group: str) -> list[str]:
+        if handle.key == "primary":
+            handle.group_name = group
+        else:
+            try:
+                handle.group_name = self._peer_group_name(handle, group)
+            except PreflightError as exc:
+                return [str(exc)]
+        try:
+            handle.group = handle.cim.find_group(handle.group_name)
+        except CimError as exc:
+            return [f"{handle.key}: CIM: {exc}"]
+        if not handle.group.members:
+            return [f"{handle.key}: the provider reports no member volumes for group {handle.group_name}"]
+        return []
+
+    def _peer_group_name(self, handle: ArrayHandle, group: str) -> str:
+        """The group's name on a secondary: `<group>.r<primary id>` as `showrcopy groups` lists it."""
+        try:
+            result = handle.cli.run("showrcopy groups")
+        except CliError as exc:
+            raise PreflightError(f"{handle.key}: CLI: {exc}") from None
+        if not result.ok:
+            raise PreflightError(f"{handle.key}: showrcopy groups failed: {result.error_text()}")
+        try:
+            report = parse_showrcopy(result.stdout)
+        except ShowrcopyParseError as exc:
+            raise PreflightError(f"{handle.key}: cannot parse showrcopy groups: {exc}") from None
+        primary_name = self._system_name("primary")
+        for candidate in report.groups:
+            base, _ = base_group_name(candidate.name)
+            targets = {t.target for t in candidate.targets} | {candidate.target}
+            if base == group and (primary_name in targets or handle.key != "secondary"):
+                return candidate.name
+        raise PreflightError(f"{handle.key}: no remote-copy group for {group} (looked for {group}.r<id>)")
+
+    def _natural_state_problems(self) -> list[str]:
+        problems = []
+        for key in self.observed_keys():
+            handle = self.arrays[key]
+            try:
+                view, _ = read_group(handle.cli, handle.group_name, handle.peer_name)
+            except (CliError, CliReadError) as exc:
+                problems.append(f"{key}: CLI: {exc}")
+                continue
+            problems += natural_problems(key, view, self.config.topology)
+        return problems
+
+    def observed_keys(self) -> list[str]:
+        return list(self.peers())
+
+
+def natural_problems(key: str, view: CliView, topology: str) -> list[str]:
+    """What keeps `view` from the group's natural synced state on array `key` (empty: natural)."""
+    backup = topology == "sld" and key != "primary"
+    want_status = "Backup" if backup else "Started"
+    problems = []
+    if view.role != NATURAL_ROLES[key]:
+        problems.append(f"role {view.role} (natural: {NATURAL_ROLES[key]})")
+    if view.status != want_status:
+        problems.append(f"status {view.status} (natural: {want_status})")
+    if not backup:
+        if view.target_status != "ready":
+            problems.append(f"target {view.target} {view.target_status} (natural: ready)")
+        bad = sorted({v.sync_status for v in view.volumes if v.sync_status != "Synced"})
+        if bad or not view.volumes:
+            problems.append(f"volumes {', '.join(bad) or 'none'} (natural: Synced)")
+    return [f"{key}: group {view.group} is not in its natural state: {', '.join(problems)}"] if problems else []
+
+
+def _handle(key: str, config: ArrayConfig, transcript: Transcript, recorder: Any) -> ArrayHandle:
+    cim = config.cim
+    ssh = config.ssh
+    cim_endpoint = CimEndpoint(
+        url=cim.url,
+        user=cim.user,
+        password=config.cim_password,
+        namespace=cim.namespace,
+        interop_namespace=cim.interop_namespace,
+        ca_cert=str(cim.ca_cert) if cim.ca_cert else None,
+        verify=cim.verify,
+        timeout=float(cim.timeout),
+    )
+    ssh_endpoint = SshEndpoint(
+        host=ssh.host,
+        port=ssh.port,
+        user=ssh.user,
+        password=config.ssh_password if ssh.key_file is None else None,
+        key_file=str(ssh.key_file) if ssh.key_file else None,
+        host_key=ssh.host_key,
+        known_hosts=str(ssh.known_hosts) if ssh.known_hosts else None,
+        timeout=float(ssh.timeout),
+    )
+    return ArrayHandle(key, config, ArrayCim(cim_endpoint, recorder), ArrayCli(key, ssh_endpoint, transcript))

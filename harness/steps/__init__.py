@@ -1,0 +1,1 @@
+"""pytest-bdd step definitions: parse the step text, call the run."""
