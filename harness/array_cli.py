@@ -178,6 +178,8 @@ class ArrayCli:
             raise CliError(f"{self._where()}: SSH failed: {exc}") from None
         except TimeoutError:
             raise CliError(f"{self._where()}: no SSH answer within {ep.timeout:g}s; check host and port") from None
+        except EOFError:
+            raise CliError(f"{self._where()}: the SSH server closed the connection during login") from None
         except OSError as exc:
             reason = exc.strerror or exc
             raise CliError(f"{self._where()}: cannot connect over SSH ({reason}); check host and port") from None

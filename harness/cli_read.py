@@ -4,27 +4,36 @@ from __future__ import annotations
 
 from harness.array_cli import ArrayCli, CliResult
 from harness.observe import CliView, CliVolume
-from harness.showrcopy import Group, ShowrcopyParseError, parse_showrcopy, parse_showsys
+from harness.showrcopy import Group, RemoteCopyReport, ShowrcopyParseError, parse_showrcopy, parse_showsys
 
 
 class CliReadError(Exception):
     """The CLI answered, but not with what a 3PAR array prints; the message says what and where."""
 
 
-def read_group(cli: ArrayCli, group: str, peer: str) -> tuple[CliView, list[CliResult]]:
-    """The group's row toward `peer` (target system name), its volumes and the target's status."""
-    targets = _checked(cli.run("showrcopy targets"), "showrcopy targets")
+def read_group(
+    cli: ArrayCli, group: str, peer: str, target_status: str | None = None, with_targets: bool = True
+) -> tuple[CliView, list[CliResult]]:
+    """The group's row toward `peer` (target system name), its volumes and the target's status
+    (read with `showrcopy targets` unless `with_targets` is False, then `target_status` is used)."""
+    results = []
+    if with_targets:
+        targets = _checked(cli.run("showrcopy targets"), "showrcopy targets")
+        results.append(targets)
+        target_status = next((t.status for t in _parse(cli, targets).targets if t.name == peer), None)
     groups = _checked(cli.run(f"showrcopy groups {group}"), f"showrcopy groups {group}")
-    try:
-        target_report = parse_showrcopy(targets.stdout)
-        group_report = parse_showrcopy(groups.stdout)
-    except ShowrcopyParseError as exc:
-        raise CliReadError(f"{cli.array}: cannot parse showrcopy output: {exc}") from None
-    found = [g for g in group_report.groups if g.name == group]
+    results.append(groups)
+    found = [g for g in _parse(cli, groups).groups if g.name == group]
     if not found:
         raise CliReadError(f"{cli.array}: showrcopy groups {group} printed no group named {group}")
-    target_status = next((t.status for t in target_report.targets if t.name == peer), None)
-    return _view(found[0], peer, target_status), [targets, groups]
+    return _view(found[0], peer, target_status), results
+
+
+def _parse(cli: ArrayCli, result: CliResult) -> RemoteCopyReport:
+    try:
+        return parse_showrcopy(result.stdout)
+    except ShowrcopyParseError as exc:
+        raise CliReadError(f"{cli.array}: cannot parse `{result.command}` output: {exc}") from None
 
 
 def _checked(result: CliResult, what: str) -> CliResult:

@@ -80,7 +80,8 @@ class Observation:
     cli: CliView | None = None
     cli_error: str | None = None
     stage: str | None = None  # the stage the driver had declared when this sample was taken
-    transcript_ref: str | None = None  # id of the CLI transcript entry that produced `cli`
+    transcript_ref: str | None = None  # ids of the CLI transcript entries that produced `cli`
+    consistent: bool = True  # the CLI showed the same group state before and after the CIM read
 
     @property
     def t(self) -> float:

@@ -20,7 +20,7 @@ from typing import Any
 from harness.array_cli import ArrayCli, CliError
 from harness.cim import ArrayCim, CimError, GroupHandle
 from harness.cli_read import CliReadError, read_group
-from harness.observe import Observation, Timeline
+from harness.observe import CimView, CliView, Observation, Timeline
 
 
 @dataclass
@@ -79,24 +79,25 @@ class Poller:
     def _loop(self, probe: ArrayProbe) -> None:
         while not self._stop.is_set():
             started = self.clock()
-            self.record(self.sample(probe))
+            try:
+                observation = self.sample(probe)
+            except Exception as exc:  # a poller thread must never die; the error becomes evidence
+                observation = self._broken(probe, exc)
+            self.record(observation)
             self._stop.wait(max(0.0, self.interval - (self.clock() - started)))
 
     def sample(self, probe: ArrayProbe) -> Observation:
+        """CLI, then CIM, then the CLI group state again: if the CLI changed meanwhile, the two interfaces
+        may describe different moments, and the observation says so (`consistent=False`)."""
         t_start = self.now()
         wall = datetime.now(UTC).isoformat(timespec="milliseconds")
-        cim_view = cim_error = cli_view = cli_error = transcript_ref = None
-        try:
-            if probe.group is None:
-                probe.group = probe.cim.find_group(probe.group_name)
-            cim_view = probe.cim.read(probe.group, probe.peer_serial)
-        except CimError as exc:
-            cim_error = str(exc)
-        try:
-            cli_view, results = read_group(probe.cli, probe.group_name, probe.peer)
-            transcript_ref = ",".join(r.ref for r in results)
-        except (CliError, CliReadError) as exc:
-            cli_error = str(exc)
+        cli_view, cli_error, refs = self._read_cli(probe)
+        cim_view, cim_error = self._read_cim(probe)
+        consistent = True
+        if cli_view is not None:
+            after, _, more = self._read_cli(probe, cli_view.target_status)
+            refs += more
+            consistent = after is not None and _group_state(after) == _group_state(cli_view)
         return Observation(
             array=probe.array,
             seq=-1,
@@ -108,8 +109,35 @@ class Poller:
             cli=cli_view,
             cli_error=cli_error,
             stage=self.stage,
-            transcript_ref=transcript_ref,
+            transcript_ref=",".join(refs) or None,
+            consistent=consistent,
         )
+
+    def _read_cim(self, probe: ArrayProbe) -> tuple[CimView | None, str | None]:
+        try:
+            if probe.group is None:
+                probe.group = probe.cim.find_group(probe.group_name)
+            return probe.cim.read(probe.group, probe.peer_serial), None
+        except CimError as exc:
+            return None, str(exc)
+
+    def _read_cli(
+        self, probe: ArrayProbe, target_status: str | None = None
+    ) -> tuple[CliView | None, str | None, list[str]]:
+        again = target_status is not None
+        try:
+            view, results = read_group(
+                probe.cli, probe.group_name, probe.peer, target_status=target_status, with_targets=not again
+            )
+        except (CliError, CliReadError) as exc:
+            return None, str(exc), []
+        return view, None, [r.ref for r in results]
+
+    def _broken(self, probe: ArrayProbe, exc: Exception) -> Observation:
+        text = f"{probe.array}: observation failed unexpectedly: {type(exc).__name__}: {exc}"
+        now = self.now()
+        wall = datetime.now(UTC).isoformat(timespec="milliseconds")
+        return Observation(probe.array, -1, now, now, wall, cim_error=text, cli_error=text, stage=self.stage)
 
     def record(self, observation: Observation) -> Observation:
         with self._changed:
@@ -137,3 +165,7 @@ class Poller:
                 if result is not None or self.now() >= deadline:
                     return result
                 self._changed.wait(timeout=min(self.interval, max(0.01, deadline - self.now())))
+
+
+def _group_state(view: CliView) -> tuple[object, ...]:
+    return (view.role, view.status, tuple(v.sync_status for v in view.volumes))

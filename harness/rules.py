@@ -527,7 +527,8 @@ def _count(n: int, noun: str) -> str:
 
 def check_rules(observations: Sequence[Observation], context: RuleContext) -> dict[str, RuleResult]:
     """RULE-01..RULE-09 over every observation (and RULE-04 probe) of a run."""
-    ordered = sorted(observations, key=lambda o: (o.t_start, o.seq))
+    # a sample whose CLI changed while the CIM side was read cannot tie the two interfaces together
+    ordered = sorted((o for o in observations if o.consistent), key=lambda o: (o.t_start, o.seq))
     derived = _Derived(context, _source_group(ordered, context), _failover_from(ordered, context))
     tallies = {rule_id: _Tally(rule_id) for rule_id in RULE_IDS}
     for obs in ordered:

@@ -63,14 +63,14 @@ def _unknown_selection(select: list[str]) -> list[str]:
 def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
     import pytest
 
+    from harness import plugin as plugin_module
     from harness.plugin import HarnessPlugin
 
+    report_dir.mkdir(parents=True, exist_ok=True)
     plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive)
     args = [
         "--pyargs",
         "harness.suite",
-        "-p",
-        "harness.plugin",
         "-p",
         "no:cacheprovider",
         "-o",
@@ -82,7 +82,7 @@ def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
         *(["-m", " or ".join(request.select)] if request.select else []),
         *request.pytest_args,
     ]
-    code = pytest.main(args, plugins=[plugin])
+    code = pytest.main(args, plugins=[plugin_module, plugin])
     print(f"results: {report_dir / 'results.json'}", file=sys.stderr)
     if plugin.exit_code is not None:
         return plugin.exit_code

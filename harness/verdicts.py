@@ -255,6 +255,8 @@ def sample_errors(obs: Observation, exp: Expectation) -> list[str]:
             problems.append(f"CLI: {obs.cli_error}")
         elif obs.cli is None:
             problems.append("CLI: not read")
+    if exp.needs_cim and exp.needs_cli and not obs.consistent:
+        problems.append("the CLI changed while the CIM side was read (the sample straddles a transition)")
     return problems
 
 
