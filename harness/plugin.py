@@ -119,8 +119,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rules: rules checked on every observation")
     for row_id in load_spec().rows:
         config.addinivalue_line("markers", f"{row_id}: documented row {row_id}")
-    if not config.pluginmanager.has_plugin("smis-harness-run"):
+    plugin = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, HarnessPlugin)), None)
+    if plugin is None:  # plain `pytest -p harness.plugin`: build the run from the command-line options
         plugin = HarnessPlugin()
         config.pluginmanager.register(plugin, "smis-harness-run")
-    plugin = config.pluginmanager.get_plugin("smis-harness-run")
     plugin.configure_from(config)
