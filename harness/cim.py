@@ -100,8 +100,10 @@ def describe_failure(endpoint: CimEndpoint, exc: Exception) -> str:
         return f"{where}: no answer within {endpoint.timeout:g}s; check the provider is running, or raise cim.timeout"
     if isinstance(exc, pywbem.ConnectionError):
         text = str(exc)
-        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
-            return f"{where}: TLS failed ({_short(text)}); check cim.ca_cert, or set verify: false explicitly"
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return f"{where}: the certificate is not trusted ({_short(text)}); check cim.ca_cert"
+        if "SSL" in text:
+            return f"{where}: the TLS connection failed ({_short(text)}); the provider may be down or not TLS"
         return f"{where}: cannot connect ({_short(text)}); check the URL and port and that the CIMOM is up"
     if isinstance(exc, pywbem.CIMError):
         return f"{where}: the provider answered {exc.status_code_name}: {exc.status_description}"
@@ -261,18 +263,32 @@ class ArrayCim:
 
     def probe_entities(self, group: GroupHandle) -> dict[str, bool]:
         """RULE-04: a TPD_ReplicationEntity must be reachable through Associators only."""
-        via_associators = False
+        entities: list[CIMInstanceName] = []
         for member_text in group.members:
             member = CIMInstanceName.from_wbem_uri(member_text)
-            found = self._call(self.conn.AssociatorNames, member, ResultClass=ENTITY_CLASS)
-            via_associators = via_associators or bool(found)
+            entities += self._call(self.conn.AssociatorNames, member, ResultClass=ENTITY_CLASS)
+        return {
+            "associators_found_entity": bool(entities),
+            "enumerate_found_entity": self._entity_enumerable(),
+            "getinstance_found_entity": any(self._entity_gettable(path) for path in entities),
+        }
+
+    def _entity_enumerable(self) -> bool:
         try:
-            enumerated = bool(self.conn.EnumerateInstanceNames(ENTITY_CLASS))
+            return bool(self.conn.EnumerateInstanceNames(ENTITY_CLASS))
         except pywbem.CIMError:
-            enumerated = False
+            return False
         except pywbem.Error as exc:
             raise CimError(describe_failure(self.endpoint, exc)) from None
-        return {"associators_found_entity": via_associators, "enumerate_found_entity": enumerated}
+
+    def _entity_gettable(self, path: CIMInstanceName) -> bool:
+        try:
+            self.conn.GetInstance(path)
+        except pywbem.CIMError:
+            return False
+        except pywbem.Error as exc:
+            raise CimError(describe_failure(self.endpoint, exc)) from None
+        return True
 
 
 def _with_peer(inst: pywbem.CIMInstance, peer_serial: str | None) -> bool:

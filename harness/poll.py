@@ -157,14 +157,29 @@ class Poller:
             self.timeline.events.append(event)
         return event
 
-    def wait_for(self, predicate: Callable[[], Any], deadline: float) -> Any:
-        """Re-evaluate `predicate` after each new observation until it returns non-None or time is up."""
+    def wait_for(
+        self,
+        predicate: Callable[[], Any],
+        deadline: float,
+        heartbeat: Callable[[float, float], None] | None = None,
+        every: float = 5.0,
+    ) -> Any:
+        """Re-evaluate `predicate` after each new observation until it returns non-None or time is up.
+
+        `heartbeat(elapsed, remaining)` is called every `every` seconds while waiting (progress output).
+        """
+        started = self.now()
+        next_beat = started + every
         with self._changed:
             while True:
                 result = predicate()
-                if result is not None or self.now() >= deadline:
+                now = self.now()
+                if result is not None or now >= deadline:
                     return result
-                self._changed.wait(timeout=min(self.interval, max(0.01, deadline - self.now())))
+                if heartbeat is not None and now >= next_beat:
+                    heartbeat(now - started, deadline - now)
+                    next_beat = now + every
+                self._changed.wait(timeout=min(self.interval, max(0.01, deadline - now)))
 
 
 def _group_state(view: CliView) -> tuple[object, ...]:

@@ -16,6 +16,7 @@ from harness import results as results_io
 from harness import sld
 from harness.actions import ActionError, ActionRunner, Control
 from harness.array_cli import CliError, CliResult, Transcript
+from harness.cim import CimError
 from harness.config import TargetConfig
 from harness.drive import NATURAL, PASS_THROUGH, Leg, NoPath, StageGraph, Step, command_text
 from harness.observe import Observation, Timeline
@@ -27,6 +28,7 @@ from harness.verdicts import Expectation, RowResult, Verdict, error, judge_each,
 from harness.verdicts import skipped as skipped_result
 
 Progress = Callable[[str], None]
+LINK_DOWN_STAGES = ("primary_down", "recover_failed")
 
 
 class StageError(Exception):
@@ -74,6 +76,7 @@ class Run:
         self.last_visit: Visit | None = None
         self.setup_error: str | None = None
         self.busy: list[tuple[float, float]] = []
+        self.probes: list[dict[str, Any]] = []
         self.t0 = time.monotonic()
         self.started_wall = results_io.now_iso()
         self.final_state: dict[str, Any] = {}
@@ -242,10 +245,28 @@ class Run:
         finally:
             self.busy.append((started, self.now()))
         visit.entered_at = self.now()
+        if leg.target in LINK_DOWN_STAGES:
+            self._probe_entities()
         self.current = PASS_THROUGH.get(leg.target, leg.target)
         self.poller.stage = leg.target
         self.poller.mark("stage", stage=leg.target)
         return visit
+
+    def _probe_entities(self) -> None:
+        """RULE-04 probe while the link is down: entities only through Associators, never Enumerate/Get."""
+        assert self.session is not None and self.poller is not None
+        for key in self._observed():
+            handle = self.session.arrays[key]
+            if handle.group is None:
+                continue
+            try:
+                found = handle.cim.probe_entities(handle.group)
+            except CimError as exc:
+                self.poller.mark("probe_error", array=key, error=str(exc))
+                continue
+            probe = {"array": key, "t": round(self.now(), 3), **found}
+            self.probes.append(probe)
+            self.poller.mark("entity_probe", **probe)
 
     def _do(self, step: Step, visit: Visit) -> None:
         assert self.poller is not None and self.session is not None and self.actions is not None
@@ -291,7 +312,12 @@ class Run:
             return True if not problems else None
 
         self.progress(f"  waiting for stage {stage} (limit {limit:g}s)")
-        if self.poller.wait_for(satisfied, deadline) is None:
+
+        def heartbeat(elapsed: float, remaining: float) -> None:
+            what = "; ".join(waiting) or "the stage's entry condition"
+            self.progress(f"  stage {stage}: waiting for {what} ({elapsed:.0f}s elapsed, {remaining:.0f}s left)")
+
+        if self.poller.wait_for(satisfied, deadline, heartbeat) is None:
             raise StageError(f"not seen within {limit:g}s; still waiting for: {'; '.join(waiting)}")
 
     def _entry_condition(self, stage: str) -> Callable[[dict[str, Observation | None]], list[str]]:
@@ -387,7 +413,14 @@ class Run:
             return judge_settled(exp, samples, settle, final, stage=visit.stage)
 
         self.progress(f"  {exp.row_id}: waiting for {settle} settled samples")
-        result = self.poller.wait_for(lambda: attempt(False), deadline)
+
+        def heartbeat(elapsed: float, remaining: float) -> None:
+            self.progress(
+                f"  {exp.row_id}: still waiting for {settle} identical samples of {', '.join(exp.arrays)} "
+                f"at stage {visit.stage} ({elapsed:.0f}s elapsed, {remaining:.0f}s left)"
+            )
+
+        result = self.poller.wait_for(lambda: attempt(False), deadline, heartbeat)
         return result or attempt(True)  # type: ignore[return-value]
 
     def row(self, exp: Expectation, stage: str, in_progress: bool) -> RowResult:
@@ -466,6 +499,7 @@ class Run:
             busy_windows=list(self.busy),
             table106=table106_from_spec(self.spec),
             source_group=self.group,
+            probes=list(self.probes),
         )
 
     def record(self, result: RowResult) -> RowResult:
