@@ -213,6 +213,9 @@ class Run:
             self.last_visit = visit
             return visit
         assert self.graph is not None
+        if self.current == "unknown":
+            self.current = self._infer_stage()
+            self.progress(f"the pair looks like stage {self.current}; planning from there")
         try:
             legs = self.graph.plan(self.current, stage)
         except NoPath as exc:
@@ -375,6 +378,28 @@ class Run:
             "recover_failed": recover_failed,
         }.get(stage, nothing)
 
+    def _infer_stage(self) -> str:
+        """Where the pair is, from the latest CLI views, after a step went wrong (pair topology)."""
+        assert self.poller is not None
+        since = self.now()
+        latest: dict[str, Observation] = {}
+
+        def fresh() -> bool | None:
+            for key in self._observed():
+                obs = self._latest(key, since)
+                if obs is None:
+                    return None
+                latest[key] = obs
+            return True
+
+        self.poller.wait_for(fresh, since + self.config.time_limits.default)
+        views = {k: o.cli for k, o in latest.items() if o.cli is not None}
+        stage = infer_stage(views, self.config.topology)
+        if stage is None:
+            summary = "; ".join(f"{k}: {v.role}/{v.status} target {v.target_status}" for k, v in views.items())
+            raise StageError(f"the pair is in a state the planner cannot place ({summary or 'no CLI view'})")
+        return stage
+
     def _observed(self) -> list[str]:
         assert self.session is not None
         return self.session.observed_keys()
@@ -536,6 +561,30 @@ class Run:
             "arrays": arrays,
             "setup_error": self.setup_error,
         }
+
+
+def infer_stage(views: dict[str, Any], topology: str) -> str | None:
+    """The stage the CLI views describe, or None when they fit no stage of the graph."""
+    secondary = views.get("secondary")
+    if topology != "pair" or secondary is None:
+        return NATURAL if all(not natural_problems(k, v, topology) for k, v in views.items()) and views else None
+    statuses = {v.sync_status for v in secondary.volumes}
+    link_up = secondary.target_status == "ready"
+    if secondary.role == "Secondary":
+        if all(not natural_problems(k, v, topology) for k, v in views.items()) and len(views) == 2:
+            return NATURAL
+        if not link_up:
+            return "primary_down"
+        single = next(iter(statuses)) if len(statuses) == 1 else None
+        return {"Stopped": "normal:Stopped", "New": "normal:New", "NotSynced": "normal:NotSynced",
+                "Stale": "normal:Stale", "Synced": "normal:Stopped"}.get(single or "")  # fmt: skip
+    if secondary.role == "Primary-Rev":
+        if not link_up:
+            return "failover"
+        if secondary.status == "Started" and statuses == {"Synced"}:
+            return "recover"
+        return "primary_up"
+    return None
 
 
 def verdict_exit_code(rows: list[dict[str, Any]]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
@@ -71,10 +72,8 @@ def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
     args = [
         "--pyargs",
         "harness.suite",
-        "-p",
-        "no:cacheprovider",
-        "-o",
-        "bdd_features_base_dir=",
+        "-c",
+        str(resources.files("harness") / "suite" / "pytest.ini"),
         f"--junitxml={report_dir / 'junit.xml'}",
         "-rfEx",
         "--rootdir",

@@ -70,3 +70,30 @@ def test_rows_map_to_stages_in_tour_order() -> None:
     assert stage_for_row("table106", stage=None, when=None, sync_status="Synced") == NATURAL
     assert tour_position("recover_failed") < tour_position("recover") < tour_position("restore_failed")
     assert tour_position("restore_failed") < tour_position("restore")
+
+
+def _view(role: str, status: str, target: str, sync: str):
+    from harness.observe import CliView, CliVolume
+
+    return CliView("g", "peer", status, role, "Sync", target, (CliVolume("v0", "v0", sync, sync, None),))
+
+
+def test_infer_stage_from_cli_views() -> None:
+    from harness.run import infer_stage
+
+    def views(primary, secondary):
+        return {"primary": _view(*primary), "secondary": _view(*secondary)}
+
+    natural = views(("Primary", "Started", "ready", "Synced"), ("Secondary", "Started", "ready", "Synced"))
+    assert infer_stage(natural, "pair") == NATURAL
+    down = {"secondary": _view("Secondary", "Stopped", "failed", "Stopped")}
+    assert infer_stage(down, "pair") == "primary_down"
+    failed_over = {"secondary": _view("Primary-Rev", "Stopped", "failed", "Stopped")}
+    assert infer_stage(failed_over, "pair") == "failover"
+    back = views(("Secondary-Rev", "Stopped", "ready", "Stopped"), ("Primary-Rev", "Stopped", "ready", "Stopped"))
+    assert infer_stage(back, "pair") == "primary_up"
+    recovered = views(("Secondary-Rev", "Started", "ready", "Synced"), ("Primary-Rev", "Started", "ready", "Synced"))
+    assert infer_stage(recovered, "pair") == "recover"
+    stale = views(("Primary", "Started", "ready", "Stale"), ("Secondary", "Started", "ready", "Stale"))
+    assert infer_stage(stale, "pair") == "normal:Stale"
+    assert infer_stage({"secondary": _view("Secondary-Rev", "Started", "ready", "Synced")}, "pair") is None
