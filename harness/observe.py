@@ -71,7 +71,7 @@ class CliView:
 @dataclass(frozen=True)
 class Observation:
     array: str  # topology key: primary, secondary, sync_secondary, periodic_secondary
-    seq: int  # order in the run's timeline
+    seq: int  # order in the run's timeline (unique across the run's groups)
     t_start: float  # seconds since the run started
     t_end: float
     wall: str  # ISO time of t_start
@@ -82,6 +82,7 @@ class Observation:
     stage: str | None = None  # the stage the driver had declared when this sample was taken
     transcript_ref: str | None = None  # ids of the CLI transcript entries that produced `cli`
     consistent: bool = True  # the CLI showed the same group state before and after the CIM read
+    group: str | None = None  # the group under test (as named on the primary)
 
     @property
     def t(self) -> float:

@@ -30,8 +30,10 @@ class HarnessPlugin:
         *,
         report_dir: Path | None = None,
         allow_disruptive: bool = False,
+        group: str | None = None,
     ) -> None:
         self.target = config
+        self.group = group
         self.report_dir = report_dir
         self.allow_disruptive = allow_disruptive
         self.run: Run | None = None
@@ -53,7 +55,9 @@ class HarnessPlugin:
     def start(self) -> Run:
         if self.run is None:
             assert self.target is not None and self.report_dir is not None
-            self.run = Run(self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive)
+            self.run = Run(
+                self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive, group=self.group
+            )
             self.run.start()
         return self.run
 
@@ -79,7 +83,7 @@ class HarnessPlugin:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.run is not None:
             self.document = self.run.finish()
-            self.exit_code = verdict_exit_code(self.document["rows"])
+            self.exit_code = verdict_exit_code(self.document)
 
 
 def item_row_id(item: pytest.Item) -> str | None:

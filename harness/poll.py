@@ -8,13 +8,12 @@ verdict code new samples with a deadline.
 
 from __future__ import annotations
 
-import json
+import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from harness.array_cli import ArrayCli, CliError
@@ -43,7 +42,9 @@ class Poller:
         timeline: Timeline,
         interval: float,
         t0: float,
-        sink: Path | None = None,
+        sink: Callable[[Observation], None] | None = None,
+        seq: Iterator[int] | None = None,
+        group: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.probes = probes
@@ -52,12 +53,13 @@ class Poller:
         self.t0 = t0
         self.clock = clock
         self.stage: str | None = None
-        self._sink = sink.open("a") if sink else None
+        self._sink = sink
+        self._seq = seq if seq is not None else itertools.count()
+        self.group = group
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._seq = 0
 
     def start(self) -> None:
         for probe in self.probes:
@@ -69,9 +71,6 @@ class Poller:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
-        if self._sink:
-            self._sink.close()
-            self._sink = None
 
     def now(self) -> float:
         return self.clock() - self.t0
@@ -141,18 +140,16 @@ class Poller:
 
     def record(self, observation: Observation) -> Observation:
         with self._changed:
-            observation = replace(observation, seq=self._seq)
-            self._seq += 1
+            observation = replace(observation, seq=next(self._seq), group=self.group)
             self.timeline.observations.append(observation)
             if self._sink:
-                self._sink.write(json.dumps(observation.to_dict()) + "\n")
-                self._sink.flush()
+                self._sink(observation)
             self._changed.notify_all()
         return observation
 
     def mark(self, kind: str, **details: Any) -> dict[str, Any]:
         """An event in the timeline (command issued/finished, event action, stage reached)."""
-        event = {"kind": kind, "t": round(self.now(), 3), **details}
+        event = {"kind": kind, "t": round(self.now(), 3), "group": self.group, **details}
         with self._changed:
             self.timeline.events.append(event)
         return event

@@ -10,7 +10,7 @@ from pathlib import Path
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.drive import NATURAL, NoPath, StageGraph, stage_for_row, tour_position
 from harness.mock.deviations import DeviationError, Deviations
-from harness.results import default_report_dir
+from harness.results import default_report_dir, merge_group_runs
 from harness.spec import load_spec
 
 EXIT_USAGE = 2
@@ -62,13 +62,29 @@ def _unknown_selection(select: list[str]) -> list[str]:
 
 
 def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
+    """One pytest session per group under test, one after the other (each group tours the DR sequence
+    on its own: events such as "primary down" act on every group of the array)."""
+    groups: list[str | None] = list(target.groups) or [None]
+    if len(groups) == 1:
+        return _session(target, request, report_dir, groups[0])
+    codes = {}
+    for group in groups:
+        assert group is not None
+        print(f"== group {group} ==", file=sys.stderr, flush=True)
+        codes[group] = _session(target, request, report_dir / group, group)
+    merge_group_runs(report_dir, {g: report_dir / g for g in codes})
+    print(f"results (all groups): {report_dir / 'results.json'}", file=sys.stderr)
+    return max(codes.values())
+
+
+def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group: str | None) -> int:
     import pytest
 
     from harness import plugin as plugin_module
     from harness.plugin import HarnessPlugin
 
     report_dir.mkdir(parents=True, exist_ok=True)
-    plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive)
+    plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive, group=group)
     args = [
         "--pyargs",
         "harness.suite",

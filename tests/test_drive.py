@@ -79,7 +79,7 @@ def _view(role: str, status: str, target: str, sync: str):
 
 
 def test_infer_stage_from_cli_views() -> None:
-    from harness.run import infer_stage
+    from harness.journey import infer_stage
 
     def views(primary, secondary):
         return {"primary": _view(*primary), "secondary": _view(*secondary)}

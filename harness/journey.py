@@ -1,0 +1,547 @@
+"""A journey: one group under test taken through the stages its rows need, observed and judged.
+
+A journey owns its sessions to the arrays, its poller and its driver; `harness.run.Run` owns the
+journeys (one per group under test), the simulated arrays and the result files. Nothing here is
+global: two runs in one process do not interfere.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness import sld
+from harness.actions import ActionError, ActionRunner, Control
+from harness.array_cli import CliError, CliResult, Transcript
+from harness.cim import CimError
+from harness.config import TargetConfig
+from harness.drive import NATURAL, PASS_THROUGH, Leg, NoPath, StageGraph, Step, command_text
+from harness.observe import Observation, Timeline
+from harness.poll import ArrayProbe, Poller
+from harness.rules import RuleContext, check_rules, table106_from_spec
+from harness.session import NATURAL_ROLES, PreflightError, Session, natural_problems
+from harness.spec import load_spec
+from harness.verdicts import Expectation, RowResult, Verdict, error, judge_each, judge_in_progress, judge_settled
+from harness.verdicts import skipped as skipped_result
+
+Progress = Callable[[str], None]
+LINK_DOWN_STAGES = ("primary_down", "recover_failed")
+
+
+class StageError(Exception):
+    """A stage could not be reached; the message says which step and why."""
+
+
+@dataclass
+class Visit:
+    stage: str
+    entered_at: float  # run time from which settled observations count
+    window: tuple[float, float] | None = None  # the in-progress window (command run time)
+    command: CliResult | None = None
+    error: str | None = None
+
+
+def stderr_progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+@dataclass
+class RunContext:
+    """What the journeys of one run share."""
+
+    config: TargetConfig  # with the arrays filled in (simulated arrays already started)
+    transcript: Transcript
+    observation_sink: Callable[[Observation], None]
+    allow_disruptive: bool
+    progress: Progress = stderr_progress
+    t0: float = field(default_factory=time.monotonic)
+    seq: Iterator[int] = field(default_factory=itertools.count)
+
+
+class Journey:
+    def __init__(self, ctx: RunContext, group: str) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
+        self.group = group
+        self.progress = ctx.progress
+        self.spec = load_spec()
+        self.allow_disruptive = ctx.allow_disruptive
+        self.timeline = Timeline()
+        self.transcript = ctx.transcript
+        self.session: Session | None = None
+        self.poller: Poller | None = None
+        self.actions: ActionRunner | None = None
+        self.graph: StageGraph | None = None
+        self.current = NATURAL
+        self.last_visit: Visit | None = None
+        self.setup_error: str | None = None
+        self.busy: list[tuple[float, float]] = []
+        self.probes: list[dict[str, Any]] = []
+        self.t0 = ctx.t0
+        self.final_state: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Connect, preflight, start observing."""
+        try:
+            self._start()
+        except (PreflightError, CliError, ActionError) as exc:
+            self.setup_error = f"preflight failed: {exc}"
+            self.progress(f"smis-harness: {self.setup_error}")
+
+    def _start(self) -> None:
+        self.progress(f"connecting to {', '.join(self.config.array_keys)}")
+        self.session = Session.open(self.config, self.transcript)
+        self.session.preflight(self.group)
+        self.progress(f"preflight passed: group {self.group} natural on every array")
+        control = self.config.simulator_control()
+        self.actions = ActionRunner(
+            self.config.action_specs(self.group),
+            {k: h.cli for k, h in self.session.arrays.items()},
+            Control(control.url, control.token.get_secret_value()) if control else None,
+        )
+        self.graph = StageGraph(available=self.actions.available())
+        self.poller = Poller(
+            self._probes(),
+            self.timeline,
+            self.config.polling.interval,
+            self.t0,
+            sink=self.ctx.observation_sink,
+            seq=self.ctx.seq,
+            group=self.group,
+        )
+        self.poller.start()
+
+    def _probes(self) -> list[ArrayProbe]:
+        assert self.session is not None
+        probes = []
+        for key in self.session.observed_keys():
+            handle = self.session.arrays[key]
+            peer_serial = None
+            if self.config.topology == "sld":
+                peer_ident = self.session.arrays[handle.peer_key].cli_identity
+                peer_serial = peer_ident[1] if peer_ident else None
+            probes.append(
+                ArrayProbe(key, handle.cim, handle.cli, handle.group, handle.group_name, handle.peer_name, peer_serial)
+            )
+        return probes
+
+    def close(self) -> None:
+        """Teardown (back to natural), stop observing, close the sessions."""
+        try:
+            if self.session is not None and self.setup_error is None:
+                self._teardown()
+        finally:
+            if self.poller is not None:
+                self.poller.stop()
+            if self.session is not None:
+                self.session.close()
+
+    def _teardown(self) -> None:
+        self.progress(f"teardown: returning {self.group} to its natural state from {self.current}")
+        problems: list[str] = []
+        try:
+            if self.current != NATURAL:
+                self.reach(NATURAL)
+            if self.last_visit and self.last_visit.error:
+                problems.append(self.last_visit.error)
+        except StageError as exc:
+            problems.append(str(exc))
+        problems += self._natural_now()
+        self.final_state = {
+            "natural": not problems,
+            "stage": self.current,
+            "problems": problems,
+            "commands_to_run": [] if not problems else self._manual_restore_commands(),
+        }
+        if problems:
+            self.progress("teardown could not confirm the natural state: " + "; ".join(problems))
+            for cmd in self.final_state["commands_to_run"]:
+                self.progress(f"  to restore by hand: {cmd}")
+        else:
+            self.progress("teardown: group back in its natural state")
+
+    def _natural_now(self) -> list[str]:
+        assert self.session is not None
+        problems = []
+        for key in self.session.observed_keys():
+            latest = self._latest(key)
+            if latest is None or latest.cli is None:
+                problems.append(f"{key}: no CLI observation ({latest.cli_error if latest else 'none'})")
+                continue
+            problems += natural_problems(key, latest.cli, self.config.topology)
+        return problems
+
+    def _manual_restore_commands(self) -> list[str]:
+        assert self.session is not None
+        secondary = self.session.arrays.get("secondary")
+        primary = self.session.arrays["primary"]
+        commands = []
+        if secondary is not None:
+            on, g = f"on {secondary.key}:", secondary.group_name
+            commands += [
+                f"{on} setrcopygroup recover -f {g}  (if its role is Primary-Rev and the group is stopped)",
+                f"{on} setrcopygroup restore -f {g}  (if its role is Primary-Rev and volumes are Synced)",
+            ]
+        commands.append(f"on {primary.key}: startrcopygroup {primary.group_name}  (if the group is stopped)")
+        return commands
+
+    # ------------------------------------------------------------------ driving
+    def rel(self, monotonic_time: float) -> float:
+        return monotonic_time - self.t0
+
+    def now(self) -> float:
+        return time.monotonic() - self.t0
+
+    def reach(self, stage: str) -> Visit:
+        """Drive the pair to `stage` (or reuse the visit if the pair is still there) and return the visit."""
+        if self.last_visit is not None and self.last_visit.stage == stage:
+            return self.last_visit
+        if self.current == stage and stage == NATURAL:
+            visit = Visit(NATURAL, entered_at=self.now())
+            self.last_visit = visit
+            return visit
+        assert self.graph is not None
+        if self.current == "unknown":
+            self.current = self._infer_stage()
+            self.progress(f"the pair looks like stage {self.current}; planning from there")
+        try:
+            legs = self.graph.plan(self.current, stage)
+        except NoPath as exc:
+            raise StageError(str(exc)) from None
+        visit: Visit | None = None
+        for leg in legs:
+            visit = self._travel(leg)
+            if visit.error:
+                break
+        assert visit is not None
+        self.last_visit = visit
+        return visit
+
+    def _travel(self, leg: Leg) -> Visit:
+        assert self.poller is not None
+        self.poller.stage = f"{leg.source}->{leg.target}"
+        self.progress(f"stage {leg.source} -> {leg.target}")
+        started = self.now()
+        visit = Visit(leg.target, entered_at=started)
+        try:
+            for step in leg.steps:
+                self._do(step, visit)
+            self._await_entry(leg.target)
+        except (StageError, ActionError, CliError) as exc:
+            visit.error = f"stage {leg.target} not reached: {exc}"
+            self.current = "unknown"
+            self.progress(visit.error)
+            self.poller.mark("stage_error", stage=leg.target, error=str(exc))
+            return visit
+        finally:
+            self.busy.append((started, self.now()))
+        visit.entered_at = self.now()
+        if leg.target in LINK_DOWN_STAGES:
+            self._probe_entities()
+        self.current = PASS_THROUGH.get(leg.target, leg.target)
+        self.poller.stage = leg.target
+        self.poller.mark("stage", stage=leg.target)
+        return visit
+
+    def _probe_entities(self) -> None:
+        """RULE-04 probe while the link is down: entities only through Associators, never Enumerate/Get."""
+        assert self.session is not None and self.poller is not None
+        for key in self._observed():
+            handle = self.session.arrays[key]
+            if handle.group is None:
+                continue
+            try:
+                found = handle.cim.probe_entities(handle.group)
+            except CimError as exc:
+                self.poller.mark("probe_error", array=key, error=str(exc))
+                continue
+            probe = {"array": key, "t": round(self.now(), 3), **found}
+            self.probes.append(probe)
+            self.poller.mark("entity_probe", **probe)
+
+    def _do(self, step: Step, visit: Visit) -> None:
+        assert self.poller is not None and self.session is not None and self.actions is not None
+        if step.kind != "command":
+            self.poller.mark(step.kind, name=step.name)
+            self.progress(f"  {step.kind} action {step.name}")
+            evidence = self.actions.run(step.name)
+            self.poller.mark(f"{step.kind}_done", name=step.name, evidence=evidence)
+            return
+        handle = self.session.arrays[step.array or ""]
+        text = command_text(step.name, handle.group_name)
+        limit = self.config.time_limits.for_stage(
+            step.name if step.name in ("failover", "recover", "restore") else "default"
+        )
+        self.progress(f"  on {handle.key}: {text} (time limit {limit:g}s)")
+        self.poller.mark("command", array=handle.key, command=text)
+        result = handle.cli.run(text, timeout=limit)
+        self.poller.mark("command_done", array=handle.key, command=text, status=result.status, transcript=result.ref)
+        if step.expect_failure and result.ok:
+            raise StageError(f"{text} on {handle.key} succeeded although its failure was armed")
+        if not step.expect_failure and not result.ok:
+            raise StageError(f"{handle.key} refused {text}: {result.error_text()}")
+        if step.window:
+            visit.window = (self.rel(result.t_start), self.rel(result.t_end))
+            visit.command = result
+
+    def _await_entry(self, stage: str) -> None:
+        """Wait until the CLI shows the stage's entry condition (fresh samples of every observed array)."""
+        assert self.poller is not None
+        since = self.now()
+        limit = self.config.time_limits.for_stage(stage.split(":")[0].removesuffix("_failed"))
+        deadline = since + limit
+        check = self._entry_condition(stage)
+        waiting: list[str] = []
+
+        def satisfied() -> bool | None:
+            latest = {k: self._latest(k, since) for k in self._observed()}
+            if any(obs is None for obs in latest.values()):
+                waiting[:] = ["a fresh observation of every array"]
+                return None
+            problems = check(latest)
+            waiting[:] = problems
+            return True if not problems else None
+
+        self.progress(f"  waiting for stage {stage} (limit {limit:g}s)")
+
+        def heartbeat(elapsed: float, remaining: float) -> None:
+            what = "; ".join(waiting) or "the stage's entry condition"
+            self.progress(f"  stage {stage}: waiting for {what} ({elapsed:.0f}s elapsed, {remaining:.0f}s left)")
+
+        if self.poller.wait_for(satisfied, deadline, heartbeat) is None:
+            raise StageError(f"not seen within {limit:g}s; still waiting for: {'; '.join(waiting)}")
+
+    def _entry_condition(self, stage: str) -> Callable[[dict[str, Observation | None]], list[str]]:
+        topology = self.config.topology
+
+        def cli_of(latest: dict[str, Observation | None], key: str) -> Any:
+            obs = latest.get(key)
+            return obs.cli if obs else None
+
+        def natural(latest: dict[str, Observation | None]) -> list[str]:
+            problems = []
+            for key in latest:
+                view = cli_of(latest, key)
+                problems += natural_problems(key, view, topology) if view else [f"{key}: CLI not readable"]
+            return problems
+
+        def primary_down(latest: dict[str, Observation | None]) -> list[str]:
+            view = cli_of(latest, "secondary")
+            if view is None or view.target_status == "ready" or view.status != "Stopped":
+                return ["secondary: target not ready and group Stopped"]
+            return []
+
+        def primary_up(latest: dict[str, Observation | None]) -> list[str]:
+            problems = []
+            for key in latest:
+                view = cli_of(latest, key)
+                if view is None or view.target_status != "ready":
+                    problems.append(f"{key}: reachable with target ready")
+            return problems
+
+        def volumes(status: str) -> Callable[[dict[str, Observation | None]], list[str]]:
+            def check(latest: dict[str, Observation | None]) -> list[str]:
+                view = cli_of(latest, "primary")
+                if view is None or not view.volumes or any(v.sync_status != status for v in view.volumes):
+                    return [f"primary: volumes {status}"]
+                return []
+
+            return check
+
+        def recover_failed(latest: dict[str, Observation | None]) -> list[str]:
+            view = cli_of(latest, "secondary")
+            return [] if view is not None and view.status == "Stopped" else ["secondary: group Stopped"]
+
+        def nothing(latest: dict[str, Observation | None]) -> list[str]:
+            return []
+
+        if stage.startswith("normal:"):
+            status = stage.split(":", 1)[1]
+            return natural if status == "Syncing" else volumes(status)
+        return {
+            NATURAL: natural,
+            "restore": natural,
+            "primary_down": primary_down,
+            "primary_up": primary_up,
+            "recover_failed": recover_failed,
+        }.get(stage, nothing)
+
+    def _infer_stage(self) -> str:
+        """Where the pair is, from the latest CLI views, after a step went wrong (pair topology)."""
+        assert self.poller is not None
+        since = self.now()
+        latest: dict[str, Observation] = {}
+
+        def fresh() -> bool | None:
+            for key in self._observed():
+                obs = self._latest(key, since)
+                if obs is None:
+                    return None
+                latest[key] = obs
+            return True
+
+        self.poller.wait_for(fresh, since + self.config.time_limits.default)
+        views = {k: o.cli for k, o in latest.items() if o.cli is not None}
+        stage = infer_stage(views, self.config.topology)
+        if stage is None:
+            summary = "; ".join(f"{k}: {v.role}/{v.status} target {v.target_status}" for k, v in views.items())
+            raise StageError(f"the pair is in a state the planner cannot place ({summary or 'no CLI view'})")
+        return stage
+
+    def _observed(self) -> list[str]:
+        assert self.session is not None
+        return self.session.observed_keys()
+
+    def _latest(self, array: str, since: float = 0.0) -> Observation | None:
+        for obs in reversed(self.timeline.observations):
+            if obs.array == array:
+                return obs if obs.t_start >= since else None
+        return None
+
+    # ------------------------------------------------------------------ judging
+    def judge(self, exp: Expectation, visit: Visit, in_progress: bool) -> RowResult:
+        if visit.error:
+            return error(exp.row_id, visit.error, exp.array)
+        assert self.poller is not None
+        if in_progress:
+            if visit.window is None:
+                return error(exp.row_id, f"stage {visit.stage} has no in-progress window", exp.array)
+            start, end = visit.window
+            if len(exp.arrays) > 1:
+                by_array = {a: self.timeline.of(a, start, end) for a in exp.arrays}
+                result = judge_each(exp, by_array, in_progress=True, window=visit.window, stage=visit.stage)
+                assert result is not None
+                return result
+            return judge_in_progress(
+                exp, self.timeline.of(exp.arrays[0], start, end), window=visit.window, stage=visit.stage
+            )
+        settle = self.config.polling.settle_samples
+        deadline = self.now() + self.config.time_limits.for_stage(visit.stage.split(":")[0])
+
+        def attempt(final: bool) -> RowResult | None:
+            if len(exp.arrays) > 1:
+                by_array = {a: self.timeline.of(a, visit.entered_at) for a in exp.arrays}
+                return judge_each(exp, by_array, settle_samples=settle, final=final, stage=visit.stage)
+            samples = self.timeline.of(exp.arrays[0], visit.entered_at)
+            return judge_settled(exp, samples, settle, final, stage=visit.stage)
+
+        self.progress(f"  {exp.row_id}: waiting for {settle} settled samples")
+
+        def heartbeat(elapsed: float, remaining: float) -> None:
+            self.progress(
+                f"  {exp.row_id}: still waiting for {settle} identical samples of {', '.join(exp.arrays)} "
+                f"at stage {visit.stage} ({elapsed:.0f}s elapsed, {remaining:.0f}s left)"
+            )
+
+        result = self.poller.wait_for(lambda: attempt(False), deadline, heartbeat)
+        return result or attempt(True)  # type: ignore[return-value]
+
+    def evaluate_row(self, exp: Expectation, stage: str, in_progress: bool) -> RowResult:
+        """Drive to the row's stage and judge it."""
+        if self.setup_error:
+            return skipped_result(exp.row_id, self.setup_error, exp.array)
+        if stage != NATURAL and not self.allow_disruptive:
+            reason = ("disruptive: runs only with `safety: disruptive: true` in the config and --allow-disruptive "
+                      "on the command line")  # fmt: skip
+            return skipped_result(exp.row_id, reason, exp.array)
+        self.progress(f"{exp.row_id}: stage {stage}{' (in progress)' if in_progress else ''}")
+        try:
+            visit = self.reach(stage)
+        except StageError as exc:
+            return skipped_result(exp.row_id, str(exc), exp.array)
+        return self.judge(exp, visit, in_progress)
+
+    def evaluate_sld(self, row_id: str, check: str) -> RowResult:
+        """SLD-02 (direction of the backup link's pairs) and SLD-03 (showrcopy on both secondaries)."""
+        arrays = (sld.SYNC, sld.PERIODIC)
+        if self.setup_error:
+            return skipped_result(row_id, self.setup_error, arrays)
+        assert self.poller is not None
+        since = self.reach(NATURAL).entered_at
+        latest: dict[str, Observation] = {}
+
+        def sampled() -> bool | None:
+            for key in arrays:
+                obs = self._latest(key, since)
+                if obs is None:
+                    return None
+                latest[key] = obs
+            return True
+
+        self.poller.wait_for(sampled, self.now() + self.config.time_limits.default)
+        problems = sld.direction_problems(latest) if check == "direction" else sld.backup_cli_problems(latest)
+        if len(latest) < len(arrays):
+            problems = ["no observation of both secondaries within the time limit"]
+        row = self.spec.rows[row_id]
+        result = RowResult(
+            id=row_id,
+            verdict=Verdict.FAIL if problems else Verdict.PASS,
+            array=arrays,
+            expected={"rule": row.text},
+            observed={"problems": problems},
+            reason="; ".join(problems) if problems else f"{row.text}: as expected on both secondaries",
+            evidence=list(sld.evidence(latest)),
+        )
+        return result
+
+    def evaluate_rule(self, rule_id: str) -> RowResult:
+        if self.setup_error:
+            return skipped_result(rule_id, self.setup_error)
+        results = check_rules(list(self.timeline.observations), self._rule_context())
+        found = results[rule_id]
+        evidence = [int(v["seq"]) for v in found.violations if v.get("seq") is not None]
+        row = RowResult(
+            id=rule_id,
+            verdict=found.verdict,
+            array=None,
+            expected={"rule": self.spec.rows[rule_id].text},
+            observed={"checked": found.checked, "violations": found.violation_count, "examples": found.violations},
+            reason=found.reason,
+            evidence=evidence,
+        )
+        return row
+
+    def _rule_context(self) -> RuleContext:
+        assert self.session is not None
+        keys = self._observed()
+        return RuleContext(
+            configured_roles={k: NATURAL_ROLES[k] for k in keys},
+            busy_windows=list(self.busy),
+            table106=table106_from_spec(self.spec),
+            source_group=self.group,
+            probes=list(self.probes),
+        )
+
+    def manifest_arrays(self) -> dict[str, Any]:
+        if self.session is None:
+            return {}
+        return {k: h.manifest() for k, h in self.session.arrays.items()}
+
+
+def infer_stage(views: dict[str, Any], topology: str) -> str | None:
+    """The stage the CLI views describe, or None when they fit no stage of the graph."""
+    secondary = views.get("secondary")
+    if topology != "pair" or secondary is None:
+        return NATURAL if all(not natural_problems(k, v, topology) for k, v in views.items()) and views else None
+    statuses = {v.sync_status for v in secondary.volumes}
+    link_up = secondary.target_status == "ready"
+    if secondary.role == "Secondary":
+        if all(not natural_problems(k, v, topology) for k, v in views.items()) and len(views) == 2:
+            return NATURAL
+        if not link_up:
+            return "primary_down"
+        single = next(iter(statuses)) if len(statuses) == 1 else None
+        return {"Stopped": "normal:Stopped", "New": "normal:New", "NotSynced": "normal:NotSynced",
+                "Stale": "normal:Stale", "Synced": "normal:Stopped"}.get(single or "")  # fmt: skip
+    if secondary.role == "Primary-Rev":
+        if not link_up:
+            return "failover"
+        if secondary.status == "Started" and statuses == {"Synced"}:
+            return "recover"
+        return "primary_up"
+    return None

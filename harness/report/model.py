@@ -1,0 +1,668 @@
+"""A run directory -> the view model the HTML report is rendered from.
+
+Pure: reads the files a run wrote (results.json, or results.jsonl + observations.jsonl of an
+interrupted run; transcript.jsonl when present) and nothing else: no environment, no network.
+Every row keeps only the evidence that decided it plus a couple of observations around it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.showrcopy import ShowrcopyParseError, parse_showsys
+from harness.spec import CIM_PROPERTIES, load_spec
+
+VERDICTS = ("pass", "fail", "error", "not_observed", "skipped", "not_reached")
+VERDICT_LABELS = {
+    "pass": "Pass",
+    "fail": "Fail",
+    "error": "Error",
+    "not_observed": "Not observed",
+    "skipped": "Skipped",
+    "not_reached": "Not reached",
+}
+TABLES = {
+    "table107": "Table 107 — CopyState/SyncState/ProgressStatus transitions during disaster recovery",
+    "table106": "Table 106 — normal operation",
+    "sld": "Synchronous Long Distance (SLD) backup link",
+    "rules": "Rules checked on every observation",
+}
+OVERALL_LABELS = {"conformant": "Conformant", "not_conformant": "Not conformant", "incomplete": "Incomplete"}
+PAIR_PROPERTIES = (*CIM_PROPERTIES, "RequestedCopyState", "RoleReversed", "Mode", "CopyType", "UndiscoveredElement")
+ENUM_OF = {"RequestedCopyState": "CopyState"}
+MAX_EVIDENCE = 8  # evidence observations shown per row (first and last halves when there are more)
+MAX_ACTIONS = 6  # commands / events shown per row
+MAX_VIOLATIONS = 10
+NOT_REACHED = "not decided: the run was interrupted before this row finished"
+_ROW_ID = re.compile(r"\b(?:T10[67]-\d\d[b]?|SLD-\d\d|RULE-\d\d)\b")
+
+
+class ReportError(Exception):
+    """The path is not a readable run directory; the message says why."""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class RunData:
+    """The files of one run, as written (dicts), indexed for lookups."""
+
+    path: Path
+    complete: bool  # results.json was written (the run finished)
+    manifest: dict[str, Any]
+    rows: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    errata: dict[str, str]
+    final_state: dict[str, Any]
+    observations: list[dict[str, Any]]  # in seq order
+    transcript: dict[str, dict[str, Any]]  # ref -> CliResult dict
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.by_seq = {int(o["seq"]): o for o in self.observations}
+        self.by_array: dict[str, list[dict[str, Any]]] = {}
+        for obs in self.observations:
+            self.by_array.setdefault(obs["array"], []).append(obs)
+        self.seqs_by_array = {a: [int(o["seq"]) for o in obs] for a, obs in self.by_array.items()}
+
+
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and ((path / "results.json").is_file() or (path / "results.jsonl").is_file())
+
+
+def load_run(path: Path | str) -> RunData:
+    """Read a run directory; raises ReportError for a missing path, a non-run dir or unreadable results."""
+    path = Path(path)
+    if not path.exists():
+        raise ReportError(f"{path}: no such directory")
+    if not is_run_dir(path):
+        raise ReportError(f"{path}: not a run directory (neither results.json nor results.jsonl is there)")
+    warnings: list[str] = []
+    observations = _jsonl(path / "observations.jsonl", warnings)
+    observations.sort(key=lambda o: int(o.get("seq", 0)))
+    transcript = {e["ref"]: e for e in _jsonl(path / "transcript.jsonl", warnings) if e.get("ref")}
+    spec = load_spec()
+    if (path / "results.json").is_file():
+        try:
+            doc = json.loads((path / "results.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ReportError(f"{path / 'results.json'}: not readable JSON ({exc})") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
+            raise ReportError(f"{path / 'results.json'}: not a results document (no rows list)")
+        rows = [r for r in doc["rows"] if isinstance(r, dict) and "id" in r]
+        return RunData(path, True, doc.get("manifest") or {}, rows, doc.get("events") or [],
+                       doc.get("errata") or spec.errata, doc.get("final_state") or {}, observations, transcript,
+                       warnings)  # fmt: skip
+    decided = {r["id"]: r for r in _jsonl(path / "results.jsonl", warnings) if isinstance(r, dict) and "id" in r}
+    rows = []
+    for row_id, row in spec.rows.items():
+        entry = decided.get(row_id) or {"id": row_id, "verdict": "not_reached", "array": row.array, "expected": {},
+                                        "observed": {}, "reason": NOT_REACHED, "evidence": [], "erratum": row.erratum}
+        rows.append({**entry, "table": row.table})  # fmt: skip
+    return RunData(path, False, {}, rows, [], spec.errata, {}, observations, transcript, warnings)
+
+
+def _jsonl(path: Path, warnings: list[str]) -> list[Any]:
+    if not path.is_file():
+        return []
+    entries = []
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            warnings.append(f"{path.name} line {number}: not JSON (cut short?), left out")
+    return entries
+
+
+# --------------------------------------------------------------------------- view model
+
+
+@dataclass
+class Cell:
+    key: str
+    expected: str
+    observed: str | None = None  # shown next to the expected value when the cell failed
+    status: str = "na"  # pass | fail | na
+
+
+@dataclass
+class CommandView:
+    kind: str  # command | event | fault | read
+    array: str | None
+    label: str
+    t_start: float | None
+    t_end: float | None
+    status: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    detail: str = ""  # simulator action request, as JSON
+
+    @property
+    def duration(self) -> float | None:
+        if self.t_start is None or self.t_end is None:
+            return None
+        return max(0.0, self.t_end - self.t_start)
+
+
+@dataclass
+class PairView:
+    volume: str
+    ends: str
+    values: dict[str, str]
+    omitted: list[str]
+
+
+@dataclass
+class ObsView:
+    seq: int
+    array: str
+    t: float
+    t_end: float
+    wall: str
+    stage: str | None
+    decisive: bool  # cited by the row's verdict (else context)
+    consistent: bool
+    cli: dict[str, Any] | None
+    cli_error: str | None
+    pairs: list[PairView]
+    group_syncs: list[str]
+    cim_error: str | None
+    reads: list[CommandView] = field(default_factory=list)
+
+
+@dataclass
+class Evidence:
+    observations: list[ObsView]
+    commands: list[CommandView]
+    window: tuple[float, float] | None
+    stage: str | None
+    note: str | None = None
+
+
+@dataclass
+class RowView:
+    id: str
+    table: str
+    verdict: str
+    arrays: list[str]
+    text: str
+    reason: str
+    cells: list[Cell]
+    errata: list[tuple[str, str]]
+    note: str | None
+    evidence: Evidence | None
+    rule: dict[str, Any] | None = None  # checked, violation_count, examples (rules)
+    problems: list[str] = field(default_factory=list)  # SLD-02/03
+
+    @property
+    def search(self) -> str:
+        parts = [self.id, self.verdict, *self.arrays, self.text, self.reason]
+        parts += [c.expected for c in self.cells] + [c.observed or "" for c in self.cells]
+        return " ".join(parts).lower()
+
+    @property
+    def failed_cells(self) -> list[Cell]:
+        return [c for c in self.cells if c.status == "fail"]
+
+
+@dataclass
+class ArrayInfo:
+    key: str
+    system_name: str | None
+    model: str | None
+    serial: str | None
+    os_version: str | None
+    provider: str | None
+    provider_version: str | None
+    profiles: dict[str, str]
+    group: str | None
+    endpoint: str | None
+
+
+@dataclass
+class RunView:
+    path: Path
+    name: str
+    complete: bool
+    overall: str
+    overall_note: str
+    counts: dict[str, int]
+    manifest: dict[str, Any]
+    arrays: list[ArrayInfo]
+    rows: list[RowView]
+    skipped: list[tuple[str, list[str]]]
+    errata: list[tuple[str, str, list[str]]]
+    final_state: dict[str, Any]
+    warnings: list[str]
+    data: RunData
+    actions: list[CommandView]
+
+    @property
+    def title(self) -> str:
+        names = [a.system_name or a.key for a in self.arrays] or sorted(self.data.by_array)
+        return " ⇄ ".join(names) if names else self.name
+
+    @property
+    def overall_label(self) -> str:
+        return OVERALL_LABELS[self.overall]
+
+    def table(self, name: str) -> list[RowView]:
+        return [r for r in self.rows if r.table == name]
+
+    @property
+    def array_keys(self) -> list[str]:
+        keys = [a.key for a in self.arrays] or list(self.data.by_array)
+        return keys
+
+
+def build_view(data: RunData, *, evidence: bool = True) -> RunView:
+    """The report's view of one run; `evidence=False` leaves per-row evidence out (combined matrix)."""
+    errata_rows = _errata_rows(data)
+    actions = run_actions(data)
+    rows = [_row_view(row, data, errata_rows, actions, evidence) for row in data.rows]
+    counts = Counter(r.verdict for r in rows)
+    overall, note = _overall(data, rows, counts)
+    skipped: dict[str, list[str]] = {}
+    for row in rows:
+        if row.verdict in ("skipped", "not_reached"):
+            skipped.setdefault(row.reason, []).append(row.id)
+    errata = [(eid, text, sorted(ids)) for eid, text in data.errata.items() for ids in [errata_rows.get(eid, set())]]
+    return RunView(
+        path=data.path,
+        name=data.path.resolve().name,
+        complete=data.complete,
+        overall=overall,
+        overall_note=note,
+        counts={v: counts.get(v, 0) for v in VERDICTS if counts.get(v, 0) or v != "not_reached"},
+        manifest=data.manifest,
+        arrays=_arrays(data),
+        rows=rows,
+        skipped=list(skipped.items()),
+        errata=errata,
+        final_state=data.final_state,
+        warnings=data.warnings,
+        data=data,
+        actions=actions,
+    )
+
+
+def load_view(path: Path | str, *, evidence: bool = True) -> RunView:
+    return build_view(load_run(path), evidence=evidence)
+
+
+def _overall(data: RunData, rows: list[RowView], counts: Counter[str]) -> tuple[str, str]:
+    total = len(rows)
+    summary = f"{counts.get('pass', 0)} of {total} documented rows passed"
+    failed = counts.get("fail", 0) + counts.get("error", 0)
+    if not data.complete:
+        decided = total - counts.get("not_reached", 0)
+        return "incomplete", (f"the run was interrupted: results.json was not written; {decided} of {total} rows "
+                              f"were decided before it stopped ({failed} failed or in error)")  # fmt: skip
+    setup = data.manifest.get("setup_error")
+    if setup:
+        return "incomplete", f"the run could not start: {setup}"
+    if counts.get("pass", 0) == 0 and not failed:
+        return "incomplete", "no row was checked"
+    if failed:
+        return "not_conformant", f"{failed} row{'s' if failed != 1 else ''} failed or in error; {summary}"
+    others = [f"{counts[v]} {VERDICT_LABELS[v].lower()}" for v in ("not_observed", "skipped") if counts.get(v)]
+    return "conformant", f"no row failed; {summary}" + (f" ({', '.join(others)})" if others else "")
+
+
+def _arrays(data: RunData) -> list[ArrayInfo]:
+    models: dict[str, str] = {}
+    for entry in data.transcript.values():
+        if entry.get("command") == "showsys" and entry.get("array") not in models and entry.get("status") == 0:
+            try:
+                models[entry["array"]] = parse_showsys(entry.get("stdout", "")).model
+            except (ShowrcopyParseError, ValueError):
+                continue
+    out = []
+    for key, info in (data.manifest.get("arrays") or {}).items():
+        url = str(info.get("cim_url") or "")
+        scheme, _, rest = url.partition("://")
+        out.append(ArrayInfo(key, info.get("system_name"), models.get(key), info.get("serial"), info.get("os_version"),
+                             info.get("provider"), info.get("provider_version"), dict(info.get("profiles") or {}),
+                             info.get("group"), f"{rest} ({scheme.upper()})" if rest else None))  # fmt: skip
+    return out
+
+
+def _errata_rows(data: RunData) -> dict[str, set[str]]:
+    """Erratum id -> row ids it concerns (the row's `erratum` field and row ids named in the erratum text)."""
+    found: dict[str, set[str]] = {eid: set(_ROW_ID.findall(text)) for eid, text in data.errata.items()}
+    known = {r["id"] for r in data.rows}
+    for eid in found:
+        found[eid] &= known
+    for row in data.rows:
+        if row.get("erratum"):
+            found.setdefault(row["erratum"], set()).add(row["id"])
+    return found
+
+
+# --------------------------------------------------------------------------- one row
+
+
+def _row_view(
+    row: dict[str, Any], data: RunData, errata_rows: dict[str, set[str]], actions: list[CommandView], evidence: bool
+) -> RowView:
+    spec_row = load_spec().rows.get(row["id"])
+    table = row.get("table") or (spec_row.table if spec_row else "other")
+    verdict = str(row.get("verdict") or "error")
+    arrays = _arrays_of(row)
+    text = spec_row.text if spec_row else ""
+    errata = [(eid, data.errata.get(eid, "")) for eid, ids in sorted(errata_rows.items()) if row["id"] in ids]
+    view = RowView(
+        id=row["id"],
+        table=table,
+        verdict=verdict,
+        arrays=arrays,
+        text=text,
+        reason=str(row.get("reason") or ""),
+        cells=_cells(row, table, verdict),
+        errata=errata,
+        note=spec_row.note if spec_row else None,
+        evidence=_evidence(row, table, data, actions) if evidence else None,
+    )
+    observed = row.get("observed") or {}
+    if table == "rules":
+        examples = observed.get("examples") or []
+        view.rule = {"checked": observed.get("checked"), "violation_count": observed.get("violations"),
+                     "examples": examples[:MAX_VIOLATIONS], "more": max(0, len(examples) - MAX_VIOLATIONS)}  # fmt: skip
+        view.arrays = sorted({str(e["array"]) for e in examples if e.get("array")})
+    if isinstance(observed.get("problems"), list):
+        view.problems = [str(p) for p in observed["problems"]]
+    return view
+
+
+def _arrays_of(row: dict[str, Any]) -> list[str]:
+    array = row.get("array")
+    if isinstance(array, list):
+        return [str(a) for a in array]
+    return [str(array)] if array else []
+
+
+def value_text(prop: str, value: Any) -> str:
+    """`Splitting (10)` for a CIM integer (names from the spec's enums), `NULL`, `true` / `false`, text as is."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        enum = ENUM_OF.get(prop, prop)
+        name = load_spec().value_name(enum, value) if enum in load_spec().enums else None
+        if name is None or name.startswith("unknown("):
+            return str(value)
+        return f"{name} ({value})"
+    return str(value)
+
+
+def _entry_text(entry: Any) -> str:
+    if not isinstance(entry, dict):
+        return "—" if entry is None else str(entry)
+    if entry.get("by_pair"):
+        return "mixed: " + ", ".join(f"{pair} {_entry_text(v)}" for pair, v in entry["by_pair"].items())
+    if entry.get("value") is None:
+        return str(entry.get("name") or "NULL")
+    return f"{entry.get('name')} ({entry['value']})"
+
+
+def _observed_by_array(row: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    observed = row.get("observed") or {}
+    if not observed or "checked" in observed or "problems" in observed:
+        return {}
+    if "seq" in observed or any(k in observed for k in ("role", "sync_status", *CIM_PROPERTIES)):
+        arrays = _arrays_of(row)
+        return {arrays[0] if arrays else "": observed}
+    return {k: v for k, v in observed.items() if isinstance(v, dict)}
+
+
+def _cells(row: dict[str, Any], table: str, verdict: str) -> list[Cell]:
+    spec_row = load_spec().rows.get(row["id"])
+    if spec_row is None or table == "rules":
+        return []
+    expected_ints = load_spec().expected_ints(spec_row)
+    by_array = _observed_by_array(row)
+    decided = verdict in ("pass", "fail")
+    cells: list[Cell] = []
+
+    def judge(key: str, expected: str, seen: dict[str, tuple[bool, str]]) -> Cell:
+        if not decided or not seen:
+            return Cell(key, expected, None, "pass" if verdict == "pass" else "na")
+        bad = {a: text for a, (ok, text) in seen.items() if not ok}
+        if not bad:
+            return Cell(key, expected, None, "pass")
+        texts = set(bad.values())
+        if len(by_array) == 1:
+            observed = next(iter(texts))
+        elif len(texts) == 1:
+            observed = f"{next(iter(texts))} on {', '.join(bad)}"
+        else:
+            observed = "; ".join(f"{a}: {t}" for a, t in bad.items())
+        return Cell(key, expected, observed, "fail")
+
+    if spec_row.role is not None or spec_row.sync_status is not None:
+        if table == "table107":
+            expected = f"{spec_row.role}/{spec_row.sync_status}"
+            seen = {a: (o.get("role") == spec_row.role and o.get("sync_status") == spec_row.sync_status,
+                        f"{o.get('role')}/{o.get('sync_status')}") for a, o in by_array.items() if "role" in o}  # fmt: skip
+            cells.append(judge("role_sync", expected, seen))
+        else:
+            seen = {a: (o.get("sync_status") == spec_row.sync_status, str(o.get("sync_status")))
+                    for a, o in by_array.items() if "sync_status" in o}  # fmt: skip
+            cells.append(judge("sync_status", str(spec_row.sync_status), seen))
+    for prop, name in spec_row.cim.items():
+        expected = f"{name} ({expected_ints[prop]})"
+        seen = {}
+        for array, obs in by_array.items():
+            entry = obs.get(prop)
+            if isinstance(entry, dict):
+                ok = entry.get("value") == expected_ints[prop] and not entry.get("by_pair")
+                seen[array] = (ok, _entry_text(entry))
+        cells.append(judge(prop, expected, seen))
+    return cells
+
+
+# --------------------------------------------------------------------------- evidence
+
+
+def run_actions(data: RunData) -> list[CommandView]:
+    """Commands, events and faults the driver issued, paired with their `_done` marks and transcripts."""
+    out: list[CommandView] = []
+    open_: dict[tuple[str, Any, Any], CommandView] = {}
+    for event in data.events:
+        kind = str(event.get("kind", ""))
+        base = kind.removesuffix("_done")
+        if base not in ("command", "event", "fault", "action"):
+            continue
+        label = str(event.get("command") or event.get("name") or base)
+        key = (base, event.get("array"), label)
+        if not kind.endswith("_done"):
+            view = CommandView(base, event.get("array"), label, _num(event.get("t")), None)
+            open_[key] = view
+            out.append(view)
+            continue
+        view = open_.pop(key, None)
+        if view is None:
+            view = CommandView(base, event.get("array"), label, _num(event.get("t")), None)
+            out.append(view)
+        view.t_end = _num(event.get("t"))
+        view.status = event.get("status")
+        entry = data.transcript.get(str(event.get("transcript") or ""))
+        if entry:
+            view.stdout, view.stderr = entry.get("stdout", ""), entry.get("stderr", "")
+        if event.get("evidence") is not None:
+            view.detail = json.dumps(event["evidence"], sort_keys=True)
+    return out
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _evidence(row: dict[str, Any], table: str, data: RunData, actions: list[CommandView]) -> Evidence | None:
+    seqs = [int(s) for s in row.get("evidence") or [] if int(s) in data.by_seq]
+    if not seqs:
+        return None
+    note = None
+    if len(seqs) > MAX_EVIDENCE:
+        half = MAX_EVIDENCE // 2
+        note = (f"{len(seqs) - MAX_EVIDENCE} more cited observations (seq {seqs[half]}–{seqs[-half - 1]}) are not "
+                "shown here; they are in observations.jsonl")  # fmt: skip
+        seqs = seqs[:half] + seqs[-half:]
+    decisive = set(seqs)
+    chosen = set(seqs)
+    cited = [data.by_seq[s] for s in seqs]
+    start = min(float(o["t_start"]) for o in cited)
+    end = max(float(o["t_end"]) for o in cited)
+    for array, seq_list in data.seqs_by_array.items():
+        own = sorted(s for s in seqs if data.by_seq[s]["array"] == array)
+        if own:
+            chosen |= _neighbours(seq_list, own[0], own[-1])
+        elif table != "rules":
+            chosen |= _near_window(data.by_array[array], start, end)
+    observations = [_obs_view(data.by_seq[s], s in decisive, data) for s in sorted(chosen)]
+    stages = [o.get("stage") for o in cited if o.get("stage")]
+    commands = [] if table == "rules" else _row_actions(data, actions, start, end)
+    return Evidence(observations, commands, (start, end), stages[-1] if stages else None, note)
+
+
+def _neighbours(seq_list: list[int], first: int, last: int) -> set[int]:
+    out = set()
+    i = bisect_left(seq_list, first)
+    if i > 0:
+        out.add(seq_list[i - 1])
+    j = bisect_left(seq_list, last)
+    if j + 1 < len(seq_list):
+        out.add(seq_list[j + 1])
+    return out
+
+
+def _near_window(observations: list[dict[str, Any]], start: float, end: float) -> set[int]:
+    """The other array around the checkpoint: the sample before it, up to 3 within it, the sample after it."""
+    before = [o for o in observations if float(o["t_start"]) < start]
+    inside = [o for o in observations if start <= float(o["t_start"]) <= end]
+    after = [o for o in observations if float(o["t_start"]) > end]
+    if len(inside) > 3:
+        inside = [inside[0], inside[len(inside) // 2], inside[-1]]
+    picked = before[-1:] + inside + after[:1]
+    return {int(o["seq"]) for o in picked}
+
+
+def _row_actions(data: RunData, actions: list[CommandView], start: float, end: float) -> list[CommandView]:
+    """What the driver did to bring the pair into this row's state: from the stage before the one the
+    checkpoint starts in, up to the end of the checkpoint."""
+    arrivals = [float(e["t"]) for e in data.events if e.get("kind") == "stage" and isinstance(e.get("t"), int | float)]
+    i = max((n for n, t in enumerate(arrivals) if t <= start), default=-1)
+    lower = arrivals[i - 1] if i >= 1 else float("-inf")
+    chosen = [a for a in actions if a.t_start is not None and lower < a.t_start <= end]
+    return chosen[-MAX_ACTIONS:]
+
+
+def _obs_view(obs: dict[str, Any], decisive: bool, data: RunData) -> ObsView:
+    cim = obs.get("cim") or None
+    pairs = []
+    syncs = []
+    if cim:
+        for pair in cim.get("pairs") or []:
+            props = pair.get("properties") or {}
+            values = {p: value_text(p, props[p]) for p in PAIR_PROPERTIES if p in props}
+            ends = f"{_short_class(pair.get('system_element_class'))}{' (local)' if pair.get('system_element_local') else ''}" \
+                   f" → {_short_class(pair.get('synced_element_class'))}{' (local)' if pair.get('synced_element_local') else ''}"  # fmt: skip
+            pairs.append(PairView(pair.get("local_volume") or "?", ends, values, list(pair.get("omitted") or [])))
+        for sync in cim.get("group_syncs") or []:
+            syncs.append(f"{sync.get('system_element_name') or '?'} → {sync.get('synced_element_name') or '?'}")
+    reads: list[CommandView] = []
+    if decisive:
+        for ref in str(obs.get("transcript_ref") or "").split(","):
+            entry = data.transcript.get(ref.strip())
+            if entry:
+                duration = float(entry["t_end"]) - float(entry["t_start"])
+                reads.append(CommandView("read", entry.get("array"), entry.get("command", ""), None, None,
+                                         entry.get("status"), entry.get("stdout", ""), entry.get("stderr", ""),
+                                         f"{duration:.3f} s"))  # fmt: skip
+    return ObsView(
+        seq=int(obs["seq"]),
+        array=str(obs.get("array")),
+        t=float(obs.get("t_start", 0.0)),
+        t_end=float(obs.get("t_end", 0.0)),
+        wall=str(obs.get("wall", "")),
+        stage=obs.get("stage"),
+        decisive=decisive,
+        consistent=bool(obs.get("consistent", True)),
+        cli=obs.get("cli"),
+        cli_error=obs.get("cli_error"),
+        pairs=pairs,
+        group_syncs=syncs,
+        cim_error=obs.get("cim_error"),
+        reads=reads,
+    )
+
+
+def _short_class(name: Any) -> str:
+    return {"TPD_StorageVolume": "volume", "TPD_ReplicationEntity": "ReplicationEntity"}.get(str(name), str(name))
+
+
+# --------------------------------------------------------------------------- several runs
+
+
+@dataclass
+class CombinedCell:
+    verdict: str
+    detail: str  # failed cells (observed vs expected), else empty
+    reason: str
+
+
+@dataclass
+class CombinedRow:
+    id: str
+    table: str
+    text: str
+    cells: list[CombinedCell]
+
+
+@dataclass
+class CombinedView:
+    runs: list[RunView]
+    rows: list[CombinedRow]
+
+    @property
+    def overall(self) -> str:
+        states = {r.overall for r in self.runs}
+        for state in ("not_conformant", "incomplete"):
+            if state in states:
+                return state
+        return "conformant"
+
+
+def build_combined(runs: list[RunView]) -> CombinedView:
+    ids: list[str] = list(load_spec().rows)
+    for run in runs:
+        ids += [r.id for r in run.rows if r.id not in ids]
+    rows = []
+    for row_id in ids:
+        spec_row = load_spec().rows.get(row_id)
+        cells = []
+        table = spec_row.table if spec_row else "other"
+        for run in runs:
+            found = next((r for r in run.rows if r.id == row_id), None)
+            if found is None:
+                cells.append(CombinedCell("not_reached", "", "not in this run"))
+                continue
+            table = found.table
+            detail = "; ".join(f"{cell_label(c.key)} {c.expected} — observed {c.observed}" for c in found.failed_cells)
+            cells.append(CombinedCell(found.verdict, detail, found.reason))
+        rows.append(CombinedRow(row_id, table, spec_row.text if spec_row else "", cells))
+    return CombinedView(runs, rows)
+
+
+def cell_label(key: str) -> str:
+    return {"role_sync": "Role/SyncStatus", "sync_status": "SyncStatus"}.get(key, key)
