@@ -147,7 +147,7 @@ class StageGraph:
         tie = 0
         while frontier:
             cost, _, stage, legs = heapq.heappop(frontier)
-            if stage == target:
+            if stage == target or (legs and PASS_THROUGH.get(stage) == target):
                 return legs
             if stage in seen:
                 continue

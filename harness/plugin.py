@@ -7,6 +7,7 @@ the same suite with `pytest -p harness.plugin --pyargs harness.suite --harness-c
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ class HarnessPlugin:
         self.report_dir = report_dir
         self.allow_disruptive = allow_disruptive
         self.run: Run | None = None
+        self.pytest_config: pytest.Config | None = None
         self.document: dict[str, Any] | None = None
         self.exit_code: int | None = None
 
@@ -51,12 +53,31 @@ class HarnessPlugin:
             given = pytest_config.getoption("harness_report_dir")
             self.report_dir = Path(given) if given else default_report_dir()
         self.allow_disruptive = self.allow_disruptive or bool(pytest_config.getoption("allow_disruptive"))
+        self.pytest_config = pytest_config
+
+    def progress(self, text: str) -> None:
+        """Progress lines go to the terminal as they happen (not into pytest's captured output)."""
+        reporter = self.pytest_config.pluginmanager.get_plugin("terminalreporter") if self.pytest_config else None
+        if reporter is None:
+            print(text, file=sys.__stderr__, flush=True)
+            return
+        capture = self.pytest_config.pluginmanager.get_plugin("capturemanager")
+        if capture is None:
+            reporter.write_line(text)
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.ensure_newline()
+            reporter.write_line(text)
 
     def start(self) -> Run:
         if self.run is None:
             assert self.target is not None and self.report_dir is not None
             self.run = Run(
-                self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive, group=self.group
+                self.target,
+                report_dir=self.report_dir,
+                allow_disruptive=self.allow_disruptive,
+                group=self.group,
+                progress=self.progress,
             )
             self.run.start()
         return self.run

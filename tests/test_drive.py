@@ -97,3 +97,8 @@ def test_infer_stage_from_cli_views() -> None:
     stale = views(("Primary", "Started", "ready", "Stale"), ("Secondary", "Started", "ready", "Stale"))
     assert infer_stage(stale, "pair") == "normal:Stale"
     assert infer_stage({"secondary": _view("Secondary-Rev", "Started", "ready", "Synced")}, "pair") is None
+
+
+def test_teardown_ends_when_restore_returns_the_pair_to_natural() -> None:
+    legs = StageGraph().plan("failover", NATURAL)
+    assert names(legs) == ["event:primary_up", "command:recover", "command:restore"]
