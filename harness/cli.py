@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=0, help="seed for identities and volume ids")
     serve.add_argument("--behaviour", choices=["3.1", "10.5"], default="3.1", help="array OS behaviour to model")
     serve.add_argument("--http", action="store_true", help="serve CIM-XML over plain HTTP instead of HTTPS")
+    serve.add_argument("--tls-cert", metavar="PEM", help="certificate to serve (default: self-signed, made at start)")
+    serve.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
+    serve.add_argument(
+        "--ssh-authorized-keys", metavar="FILE", help="OpenSSH public keys allowed to log in (besides the password)"
+    )
     serve.set_defaults(handler=_mock_serve)
     return parser
 
@@ -116,11 +121,22 @@ def _mock_serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         behaviour=args.behaviour,
     )
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("smis-harness mock serve: give --tls-cert and --tls-key together", file=sys.stderr)
+        return EXIT_USAGE
     try:
         deviations = Deviations.load(args.deviations) if args.deviations else None
-        sim = SimulatedArrays(spec, deviations=deviations, tls=not args.http)
+        keys = _read_keys(args.ssh_authorized_keys) if args.ssh_authorized_keys else None
+        sim = SimulatedArrays(
+            spec,
+            deviations=deviations,
+            tls=not args.http,
+            certfile=args.tls_cert,
+            keyfile=args.tls_key,
+            authorized_keys=keys,
+        )
         sim.start()
-    except DeviationError as exc:
+    except (DeviationError, OSError, ValueError) as exc:
         print(f"smis-harness mock serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
     stop = threading.Event()
@@ -133,6 +149,11 @@ def _mock_serve(args: argparse.Namespace) -> int:
     finally:
         sim.stop()
     return EXIT_OK
+
+
+def _read_keys(path: str) -> list[str]:
+    with open(path) as handle:
+        return [line.strip() for line in handle if line.strip() and not line.startswith("#")]
 
 
 if __name__ == "__main__":

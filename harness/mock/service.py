@@ -48,6 +48,9 @@ class SimulatedArrays:
         deviations: Deviations | None = None,
         durations: Durations | None = None,
         tls: bool = True,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        authorized_keys: list[str] | None = None,
         world: World | None = None,
     ) -> None:
         self.spec = spec or WorldSpec()
@@ -55,6 +58,8 @@ class SimulatedArrays:
         self.deviations = deviations or Deviations()
         self.deviations.apply_transients(self.world)
         self.tls = tls
+        self.certfile, self.keyfile = certfile, keyfile
+        self.authorized_keys = authorized_keys
         self.control_token = secrets.token_urlsafe(24)
         self.servers: dict[str, ArrayServers] = {}
         self.control: ControlServer | None = None
@@ -85,6 +90,8 @@ class SimulatedArrays:
             backend,
             users={CIM_USER: cim_password},
             tls=self.tls,
+            certfile=self.certfile,
+            keyfile=self.keyfile,
             backend_lock=self.world.lock,
             available=available,
         )
@@ -92,6 +99,7 @@ class SimulatedArrays:
         ssh = ArraySSHServer(
             lambda: ArrayCLI(self.world, key, self.deviations),
             users={SSH_USER: ssh_password},
+            authorized_keys=self.authorized_keys,
             system_name=array.system_name,
             available=available,
         )
