@@ -895,7 +895,10 @@ class TargetConfig(_Strict):
         return specs
 
     def disruptive_allowed(self, allow_disruptive_flag: bool) -> bool:
-        """Disruptive rows run only when the file says so AND the command line says --allow-disruptive."""
+        """Disruptive rows run only when the file says so AND the command line says --allow-disruptive;
+        the built-in simulated arrays, started and discarded by the run itself, need only the file's consent."""
+        if self.is_simulated:
+            return self.safety.disruptive
         return self.safety.disruptive and allow_disruptive_flag
 
     # ---- the simulated arrays

@@ -35,7 +35,7 @@ class Run:
         self.group = group or (config.groups[0] if config.groups else "")
         self.report_dir = report_dir
         self.progress = progress
-        self.allow_disruptive = config.is_simulated or config.disruptive_allowed(allow_disruptive)
+        self.allow_disruptive = config.disruptive_allowed(allow_disruptive)
         self.results = results_io.ResultsWriter(report_dir)
         self.transcript = Transcript()
         self.sim: Any = None

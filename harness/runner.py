@@ -10,6 +10,7 @@ from pathlib import Path
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.drive import NATURAL, NoPath, StageGraph, stage_for_row, tour_position
 from harness.mock.deviations import DeviationError, Deviations
+from harness.report import render_after_run
 from harness.results import default_report_dir, merge_group_runs
 from harness.spec import load_spec
 
@@ -73,6 +74,7 @@ def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
         print(f"== group {group} ==", file=sys.stderr, flush=True)
         codes[group] = _session(target, request, report_dir / group, group)
     merge_group_runs(report_dir, {g: report_dir / g for g in codes})
+    render_after_run(report_dir)
     print(f"results (all groups): {report_dir / 'results.json'}", file=sys.stderr)
     return max(codes.values())
 
@@ -98,6 +100,7 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
         *request.pytest_args,
     ]
     code = pytest.main(args, plugins=[plugin_module, plugin])
+    render_after_run(report_dir)
     print(f"results: {report_dir / 'results.json'}", file=sys.stderr)
     if plugin.exit_code is not None:
         return plugin.exit_code
@@ -123,7 +126,7 @@ def print_plan(target: TargetConfig, request: RunRequest) -> None:
     names = {"primary": group, "secondary": f"{group}.r<primary system id>"}
     print(f"plan for group {group} ({target.topology}, {'simulated' if target.is_simulated else 'real'} arrays):")
     current = NATURAL
-    disruptive_ok = target.is_simulated or target.disruptive_allowed(request.allow_disruptive)
+    disruptive_ok = target.disruptive_allowed(request.allow_disruptive)
     for stage, ids in stages:
         try:
             legs = graph.plan(current, stage)
