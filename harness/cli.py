@@ -56,6 +56,29 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("select", nargs="*", help="row ids or tags to run (e.g. T107-02 table106 rules)")
     run.set_defaults(handler=_run)
 
+    report = commands.add_parser(
+        "report",
+        help="write the HTML compliance report of a run directory (or a combined matrix of several)",
+        description="Regenerate index.html from a run directory's files (results.json, or results.jsonl + "
+        "observations.jsonl of an interrupted run). With several run directories, write one combined matrix "
+        "(rows by runs) into --out. Exit 0: written; 2: a path is not a readable run directory.",
+    )
+    report.add_argument("paths", nargs="+", metavar="RUN_DIR", help="run directories")
+    report.add_argument("--out", metavar="DIR", help="where index.html goes (default: the run directory itself)")
+    report.set_defaults(handler=_report)
+
+    bundle = commands.add_parser(
+        "bundle",
+        help="pack a run for certification review (.tar.gz with SHA256SUMS), or verify such a bundle",
+        description="Pack RUN_DIR (results, evidence, manifest, report, SHA256SUMS) into a .tar.gz (.zip if --out "
+        "ends in .zip), or with --verify FILE check every hash. Exit 0: written / verified; 1: files altered, "
+        "missing or extra; 2: missing or unusable run directory or archive.",
+    )
+    bundle.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="the run directory to pack")
+    bundle.add_argument("--out", metavar="FILE", help="archive to write (default: <RUN_DIR>.tar.gz beside it)")
+    bundle.add_argument("--verify", metavar="FILE", help="check a bundle instead of writing one")
+    bundle.set_defaults(handler=_bundle)
+
     mock = commands.add_parser("mock", help="the built-in simulated arrays")
     mock_commands = mock.add_subparsers(title="mock commands")
     serve = mock_commands.add_parser(
@@ -106,6 +129,52 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args=args.pytest_args,
     )
     return run_suite(request)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harness.report.model import ReportError
+    from harness.report.render import render_combined, render_run
+
+    try:
+        if len(args.paths) == 1:
+            path = render_run(args.paths[0], args.out)
+        elif not args.out:
+            print("smis-harness report: several run directories make one combined matrix: give --out DIR",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_USAGE
+        else:
+            path = render_combined(args.paths, args.out)
+    except ReportError as exc:
+        print(f"smis-harness report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"smis-harness report: cannot write the report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(path)
+    return EXIT_OK
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from harness.report.bundle import BundleError, make_bundle, verify_bundle
+
+    if bool(args.verify) == bool(args.run_dir):
+        print("smis-harness bundle: give either RUN_DIR (to pack) or --verify FILE (to check)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.verify:
+            result = verify_bundle(args.verify)
+            for line in result.lines():
+                print(line)
+            return EXIT_OK if result.ok else EXIT_FAILED
+        path = make_bundle(args.run_dir, args.out)
+    except BundleError as exc:
+        print(f"smis-harness bundle: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"smis-harness bundle: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(path)
+    return EXIT_OK
 
 
 def _mock_serve(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ TABLES = {
     "rules": "Rules checked on every observation",
 }
 OVERALL_LABELS = {"conformant": "Conformant", "not_conformant": "Not conformant", "incomplete": "Incomplete"}
-PAIR_PROPERTIES = (*CIM_PROPERTIES, "RequestedCopyState", "RoleReversed", "Mode", "CopyType", "UndiscoveredElement")
+PAIR_PROPERTIES = (*CIM_PROPERTIES, "RequestedCopyState", "RoleReversed", "Mode", "UndiscoveredElement")
 ENUM_OF = {"RequestedCopyState": "CopyState"}
 MAX_EVIDENCE = 8  # evidence observations shown per row (first and last halves when there are more)
 MAX_ACTIONS = 6  # commands / events shown per row
@@ -97,6 +97,10 @@ def load_run(path: Path | str) -> RunData:
         if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
             raise ReportError(f"{path / 'results.json'}: not a results document (no rows list)")
         rows = [r for r in doc["rows"] if isinstance(r, dict) and "id" in r]
+        for sub in (doc.get("manifest") or {}).get("group_runs", {}).values():  # multi-group run: identities
+            if not transcript and "/" not in str(sub):
+                transcript = {e["ref"]: e for e in _jsonl(path / str(sub) / "transcript.jsonl", warnings)
+                              if e.get("ref") and e.get("command") == "showsys"}  # fmt: skip
         return RunData(path, True, doc.get("manifest") or {}, rows, doc.get("events") or [],
                        doc.get("errata") or spec.errata, doc.get("final_state") or {}, observations, transcript,
                        warnings)  # fmt: skip
@@ -202,6 +206,10 @@ class RowView:
     evidence: Evidence | None
     rule: dict[str, Any] | None = None  # checked, violation_count, examples (rules)
     problems: list[str] = field(default_factory=list)  # SLD-02/03
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # multi-group run: group -> verdict, reason
+    expected_role: str | None = None
+    expected_sync: str | None = None
+    expected_values: dict[str, str] = field(default_factory=dict)  # CIM property -> "Name (int)"
 
     @property
     def search(self) -> str:
@@ -275,7 +283,7 @@ def build_view(data: RunData, *, evidence: bool = True) -> RunView:
     for row in rows:
         if row.verdict in ("skipped", "not_reached"):
             skipped.setdefault(row.reason, []).append(row.id)
-    errata = [(eid, text, sorted(ids)) for eid, text in data.errata.items() for ids in [errata_rows.get(eid, set())]]
+    errata = [(eid, text, sorted(errata_rows.get(eid, ()))) for eid, text in data.errata.items()]
     return RunView(
         path=data.path,
         name=data.path.resolve().name,
@@ -330,6 +338,7 @@ def _arrays(data: RunData) -> list[ArrayInfo]:
     for key, info in (data.manifest.get("arrays") or {}).items():
         url = str(info.get("cim_url") or "")
         scheme, _, rest = url.partition("://")
+        rest = rest.rpartition("@")[2]  # never show user information of a URL
         out.append(ArrayInfo(key, info.get("system_name"), models.get(key), info.get("serial"), info.get("os_version"),
                              info.get("provider"), info.get("provider_version"), dict(info.get("profiles") or {}),
                              info.get("group"), f"{rest} ({scheme.upper()})" if rest else None))  # fmt: skip
@@ -338,7 +347,7 @@ def _arrays(data: RunData) -> list[ArrayInfo]:
 
 def _errata_rows(data: RunData) -> dict[str, set[str]]:
     """Erratum id -> row ids it concerns (the row's `erratum` field and row ids named in the erratum text)."""
-    found: dict[str, set[str]] = {eid: set(_ROW_ID.findall(text)) for eid, text in data.errata.items()}
+    found = {eid: {i for i in _ROW_ID.findall(text) if not i.startswith("RULE")} for eid, text in data.errata.items()}
     known = {r["id"] for r in data.rows}
     for eid in found:
         found[eid] &= known
@@ -372,6 +381,12 @@ def _row_view(
         note=spec_row.note if spec_row else None,
         evidence=_evidence(row, table, data, actions) if evidence else None,
     )
+    if spec_row is not None:
+        ints = load_spec().expected_ints(spec_row)
+        view.expected_role, view.expected_sync = spec_row.role, spec_row.sync_status
+        view.expected_values = {prop: f"{name} ({ints[prop]})" for prop, name in spec_row.cim.items()}
+    if isinstance(row.get("groups"), dict):
+        view.groups = {str(g): dict(v) for g, v in row["groups"].items() if isinstance(v, dict)}
     observed = row.get("observed") or {}
     if table == "rules":
         examples = observed.get("examples") or []
@@ -452,8 +467,11 @@ def _cells(row: dict[str, Any], table: str, verdict: str) -> list[Cell]:
     if spec_row.role is not None or spec_row.sync_status is not None:
         if table == "table107":
             expected = f"{spec_row.role}/{spec_row.sync_status}"
-            seen = {a: (o.get("role") == spec_row.role and o.get("sync_status") == spec_row.sync_status,
-                        f"{o.get('role')}/{o.get('sync_status')}") for a, o in by_array.items() if "role" in o}  # fmt: skip
+            seen = {
+                a: (o.get("role") == spec_row.role and o.get("sync_status") == spec_row.sync_status,
+                    f"{o.get('role')}/{o.get('sync_status')}")
+                for a, o in by_array.items() if "role" in o
+            }  # fmt: skip
             cells.append(judge("role_sync", expected, seen))
         else:
             seen = {a: (o.get("sync_status") == spec_row.sync_status, str(o.get("sync_status")))
@@ -515,7 +533,7 @@ def _evidence(row: dict[str, Any], table: str, data: RunData, actions: list[Comm
     note = None
     if len(seqs) > MAX_EVIDENCE:
         half = MAX_EVIDENCE // 2
-        note = (f"{len(seqs) - MAX_EVIDENCE} more cited observations (seq {seqs[half]}–{seqs[-half - 1]}) are not "
+        note = (f"{len(seqs) - MAX_EVIDENCE} more cited observations (seq {seqs[half]} to {seqs[-half - 1]}) are not "
                 "shown here; they are in observations.jsonl")  # fmt: skip
         seqs = seqs[:half] + seqs[-half:]
     decisive = set(seqs)
@@ -575,8 +593,7 @@ def _obs_view(obs: dict[str, Any], decisive: bool, data: RunData) -> ObsView:
         for pair in cim.get("pairs") or []:
             props = pair.get("properties") or {}
             values = {p: value_text(p, props[p]) for p in PAIR_PROPERTIES if p in props}
-            ends = f"{_short_class(pair.get('system_element_class'))}{' (local)' if pair.get('system_element_local') else ''}" \
-                   f" → {_short_class(pair.get('synced_element_class'))}{' (local)' if pair.get('synced_element_local') else ''}"  # fmt: skip
+            ends = f"{_end(pair, 'system_element')} → {_end(pair, 'synced_element')}"
             pairs.append(PairView(pair.get("local_volume") or "?", ends, values, list(pair.get("omitted") or [])))
         for sync in cim.get("group_syncs") or []:
             syncs.append(f"{sync.get('system_element_name') or '?'} → {sync.get('synced_element_name') or '?'}")
@@ -607,8 +624,10 @@ def _obs_view(obs: dict[str, Any], decisive: bool, data: RunData) -> ObsView:
     )
 
 
-def _short_class(name: Any) -> str:
-    return {"TPD_StorageVolume": "volume", "TPD_ReplicationEntity": "ReplicationEntity"}.get(str(name), str(name))
+def _end(pair: dict[str, Any], end: str) -> str:
+    name = str(pair.get(f"{end}_class"))
+    short = {"TPD_StorageVolume": "volume", "TPD_ReplicationEntity": "entity"}.get(name, name)
+    return f"local {short}" if pair.get(f"{end}_local") else f"remote {short}"
 
 
 # --------------------------------------------------------------------------- several runs

@@ -8,6 +8,7 @@ building: every text goes through `_esc`, so the result is safe to inline as Mar
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +61,8 @@ def journeys(view: RunView) -> list[Journey]:
             dr_number += 1
             title = f"DR journey {dr_number}: " + " → ".join(dict.fromkeys(dr))
         else:
-            title = "Normal operation (Table 106 stages): " + ", ".join(dict.fromkeys(s for s in stages if s != "natural"))
+            normal = dict.fromkeys(s for s in stages if s != "natural")
+            title = "Normal operation (Table 106 stages): " + ", ".join(normal)
         out.append(Journey(title, start, end, draw(view, start, end)))
     return out
 
@@ -73,7 +75,7 @@ def _spans(events: list[dict[str, Any]], t_first: float, t_last: float) -> list[
     cuts = [t for t, stage in arrivals if stage == "natural"]
     bounds = [t_first, *[c for c in cuts if t_first < c < t_last], t_last]
     raw = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         stages = [s for t, s in arrivals if a < t <= b]
         raw.append((a, b, stages))
     merged: list[tuple[float, float, list[str]]] = []
@@ -93,7 +95,8 @@ def _lane_value(obs: dict[str, Any], lane: str) -> tuple[str, str]:
         cli = obs.get("cli")
         if not cli:
             return "—", f"CLI not read: {obs.get('cli_error') or 'no data'}"
-        return str(cli.get("role")), f"Role {cli.get('role')} (group {cli.get('status')}, target {cli.get('target_status')})"
+        role = cli.get("role")
+        return str(role), f"Role {role} (group {cli.get('status')}, target {cli.get('target_status')})"
     cim = obs.get("cim")
     if not cim:
         return "—", f"CIM not read: {obs.get('cim_error') or 'no data'}"
@@ -116,8 +119,11 @@ def _colour(lane: str, label: str, value: Any) -> str:
     return "#fff1c1"  # mixed
 
 
-def _segments(observations: list[dict[str, Any]], lane: str, start: float, end: float) -> list[tuple[float, float, str, str, str]]:
-    segs: list[tuple[float, float, str, str, str]] = []
+Segment = tuple[float, float, str, str, str]  # start, end, label, full text, colour
+
+
+def _segments(observations: list[dict[str, Any]], lane: str, start: float, end: float) -> list[Segment]:
+    segs: list[Segment] = []
     inside = [o for o in observations if start <= float(o["t_start"]) <= end]
     for n, obs in enumerate(inside):
         t0 = float(obs["t_start"])
@@ -126,26 +132,48 @@ def _segments(observations: list[dict[str, Any]], lane: str, start: float, end: 
         pairs = (obs.get("cim") or {}).get("pairs") or []
         raw = (pairs[0].get("properties") or {}).get(lane) if pairs and lane != "Role" else None
         colour = _colour(lane, label, raw)
-        if segs and segs[-1][2] == label and segs[-1][3] == full:
+        if segs and segs[-1][2] == label:
             segs[-1] = (segs[-1][0], t1, label, full, colour)
         else:
             segs.append((t0, t1, label, full, colour))
     return segs
 
 
+def _label_extent(x0: float, x1: float, text_width: float) -> tuple[float, float]:
+    """Horizontal extent of a bar from x0 to x1 with its label (after it, or before it at the right edge)."""
+    if x1 + 3 + text_width <= WIDTH - 2:
+        return (x0, x1 + 3 + text_width)
+    return (x0 - 3 - text_width, x1)
+
+
+def _label(x0: float, x1: float, text_width: float, y: float, cls: str, text: str, fill: str | None = None) -> str:
+    colour = f' fill="{fill}"' if fill else ""
+    if x1 + 3 + text_width <= WIDTH - 2:
+        return f'<text x="{x1 + 3:.1f}" y="{y}" class="{cls}"{colour}>{_esc(text)}</text>'
+    return f'<text x="{x0 - 3:.1f}" y="{y}" class="{cls}" text-anchor="end"{colour}>{_esc(text)}</text>'
+
+
+def _fit(label: str, width: float) -> str:
+    """The label, shortened with an ellipsis to fit `width` (empty when not even 3 characters fit)."""
+    room = int((width - 6) / 6.0)
+    if room >= len(label):
+        return label
+    return label[: room - 1] + "…" if room >= 4 else ""
+
+
 def _stack(items: list[tuple[float, float]], min_gap: float) -> list[int]:
     """Level for each (x0, x1) so that items on one level do not overlap."""
-    ends: list[float] = []
+    taken: list[list[tuple[float, float]]] = []
     levels = []
     for x0, x1 in items:
-        for level, last in enumerate(ends):
-            if x0 >= last + min_gap:
-                ends[level] = x1
+        for level, spans in enumerate(taken):
+            if all(x1 + min_gap <= a or x0 >= b + min_gap for a, b in spans):
+                spans.append((x0, x1))
                 levels.append(level)
                 break
         else:
-            ends.append(x1)
-            levels.append(len(ends) - 1)
+            taken.append([(x0, x1)])
+            levels.append(len(taken) - 1)
     return levels
 
 
@@ -160,18 +188,20 @@ def draw(view: RunView, start: float, end: float) -> Markup:
     y = 4
     # checkpoints: one bar per row decided in this stretch
     checkpoints = _checkpoints(view.rows, start, end)
-    items = [(x(a), max(x(b), x(a) + 6 + 6.5 * len(r.id))) for r, a, b in checkpoints]
+    items = [_label_extent(x(a), max(x(b), x(a) + 3), 6.5 * len(r.id)) for r, a, b in checkpoints]
     levels = _stack(items, 4)
     rows_h = (max(levels) + 1) * 14 if levels else 0
     if checkpoints:
         parts.append(f'<text x="4" y="{y + 10}" class="lbl">checkpoints</text>')
-    for (row, a, b), level, (x0, _) in zip(checkpoints, levels, items, strict=True):
+    for (row, a, b), level in zip(checkpoints, levels, strict=True):
         yy = y + level * 14
-        w = max(x(b) - x0, 3)
+        x0 = x(a)
+        w = max(x(b) - x0, 3.0)
         fill = VERDICT_FILL.get(row.verdict, "#8c959f")
+        label = _label(x0, x0 + w, 6.5 * len(row.id), yy + 9, "cpl", row.id)
         parts.append(f'<g class="cp v-{_esc(row.verdict)}"><title>{_esc(row.id)}: {_esc(row.verdict)} — '
                      f'{_esc(row.reason)}</title><rect x="{x0:.1f}" y="{yy}" width="{w:.1f}" height="11" rx="2" '
-                     f'fill="{fill}"/><text x="{x0 + w + 2:.1f}" y="{yy + 9}" class="cpl">{_esc(row.id)}</text></g>')  # fmt: skip
+                     f'fill="{fill}"/>{label}</g>')  # fmt: skip
     y += rows_h + 6
     lanes_top = y
     arrays = [a for a in view.array_keys if a in view.data.by_array]
@@ -183,31 +213,33 @@ def draw(view: RunView, start: float, end: float) -> Markup:
             for t0, t1, label, full, colour in _segments(observations, lane, start, end):
                 x0, x1 = x(t0), x(t1)
                 w = max(x1 - x0, 0.8)
-                parts.append(f'<g><title>{_esc(array)} {_esc(full)}, t {t0:.2f}–{t1:.2f} s</title>'
+                parts.append(f'<g><title>{_esc(array)} {_esc(full)}, t {t0:.2f} to {t1:.2f} s</title>'
                              f'<rect x="{x0:.1f}" y="{y}" width="{w:.1f}" height="{LANE_H}" fill="{colour}" '
                              f'stroke="#fff" stroke-width="0.5"/>')  # fmt: skip
-                if w > 6.2 * len(label) + 6:
-                    parts.append(f'<text x="{x0 + 3:.1f}" y="{y + 11}" class="val">{_esc(label)}</text>')
+                shown = _fit(label, w)
+                if shown:
+                    parts.append(f'<text x="{x0 + 3:.1f}" y="{y + 11}" class="val">{_esc(shown)}</text>')
                 parts.append("</g>")
             y += LANE_H + LANE_GAP
         y += 6
     lanes_bottom = y
     # commands and events
     actions = [a for a in view.actions if a.t_start is not None and start <= a.t_start <= end]
-    labels = [(x(a.t_start or 0), x(a.t_start or 0) + 6.2 * len(_action_label(a)) + 4) for a in actions]
+    labels = [_label_extent(x(a.t_start or 0), x(a.t_start or 0), 6.0 * len(_action_label(a))) for a in actions]
     levels = _stack(labels, 4)
-    for action, level, (ax, _) in zip(actions, levels, labels, strict=True):
+    for action, level in zip(actions, levels, strict=True):
         colour = "#0969da" if action.kind == "command" else "#bc4c00"
         if action.status not in (None, 0):
             colour = "#cf222e"
+        ax = x(action.t_start or 0)
         end_x = x(action.t_end) if action.t_end is not None else ax
         ly = lanes_bottom + 12 + level * 13
+        label = _label(ax, ax, 6.0 * len(_action_label(action)), ly, "mkl", _action_label(action), colour)
         parts.append(f'<g class="mk"><title>{_esc(_action_title(action))}</title>'
-                     f'<rect x="{ax:.1f}" y="{lanes_top - 2}" width="{max(end_x - ax, 1.2):.1f}" '
-                     f'height="{lanes_bottom - lanes_top + 2}" fill="{colour}" opacity="0.10"/>'
+                     f'<rect x="{ax:.1f}" y="{lanes_bottom - 4}" width="{max(end_x - ax, 1.2):.1f}" '
+                     f'height="4" fill="{colour}" opacity="0.55"/>'
                      f'<line x1="{ax:.1f}" y1="{lanes_top - 2}" x2="{ax:.1f}" y2="{ly - 9}" stroke="{colour}" '
-                     f'stroke-dasharray="3,2"/><text x="{ax + 2:.1f}" y="{ly}" class="mkl" fill="{colour}">'
-                     f'{_esc(_action_label(action))}</text></g>')  # fmt: skip
+                     f'stroke-dasharray="3,2"/>{label}</g>')  # fmt: skip
     y = lanes_bottom + 12 + ((max(levels) + 1) * 13 if levels else 0)
     # time axis
     parts.append(f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="#8c959f"/>')
@@ -217,13 +249,13 @@ def draw(view: RunView, start: float, end: float) -> Markup:
     while tick < end - step * 0.3:
         tx = x(tick)
         if tx - LEFT > 40:
-            parts.append(f'<line x1="{tx:.1f}" y1="{y}" x2="{tx:.1f}" y2="{y + 4}" stroke="#8c959f"/>'
-                         f'<text x="{tx:.1f}" y="{y + 13}" class="tick" text-anchor="middle">{tick:g}</text>')  # fmt: skip
+            parts.append(f'<line x1="{tx:.1f}" y1="{y}" x2="{tx:.1f}" y2="{y + 4}" stroke="#8c959f"/>')
+            parts.append(f'<text x="{tx:.1f}" y="{y + 13}" class="tick" text-anchor="middle">{tick:g}</text>')
         tick += step
     parts.append(f'<text x="{WIDTH - RIGHT}" y="{y + 13}" class="tick" text-anchor="end">{end:.1f} s</text>')
     height = y + 18
     return Markup(f'<svg class="timeline" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-                  f'aria-label="timeline {start:.1f}–{end:.1f} s">' + "".join(parts) + "</svg>")  # fmt: skip
+                  f'aria-label="timeline {start:.1f} to {end:.1f} s">' + "".join(parts) + "</svg>")  # fmt: skip
 
 
 def _tick_step(span: float) -> float:

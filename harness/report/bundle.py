@@ -1,0 +1,152 @@
+"""A run packed for certification review, and the check that nothing in it was changed.
+
+The archive (.tar.gz, or .zip when the name says so) holds one folder named after the run:
+its results, evidence files, the HTML report (rendered afresh from those files), the run
+manifest on its own (manifest.json) and SHA256SUMS listing the SHA-256 of every other file
+(`sha256sum -c` reads it). `verify` reads the archive in memory, never extracts it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+import time
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.report.model import ReportError, is_run_dir, load_view
+from harness.report.render import REPORT_NAME, render_html
+
+SUMS = "SHA256SUMS"
+RUN_FILES = ("results.json", "results.jsonl", "observations.jsonl", "transcript.jsonl", "junit.xml")
+
+
+class BundleError(Exception):
+    """The run directory or the archive cannot be used; the message says why."""
+
+
+@dataclass
+class Verification:
+    archive: Path
+    checked: int = 0
+    altered: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.altered or self.missing or self.extra)
+
+    def lines(self) -> list[str]:
+        out = [f"altered: {name}" for name in self.altered]
+        out += [f"missing: {name}" for name in self.missing]
+        out += [f"extra (not in {SUMS}): {name}" for name in self.extra]
+        verdict = "OK" if self.ok else "MISMATCH"
+        out.append(f"{verdict}: {self.checked} files listed in {SUMS}; {len(self.altered)} altered, "
+                   f"{len(self.missing)} missing, {len(self.extra)} extra")  # fmt: skip
+        return out
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def bundle_contents(run_dir: Path) -> dict[str, bytes]:
+    """File name -> content for a run directory: its files, manifest.json, index.html, SHA256SUMS
+    (and the same for each group's own run directory of a multi-group run)."""
+    if not run_dir.exists():
+        raise BundleError(f"{run_dir}: no such directory")
+    if not is_run_dir(run_dir):
+        raise BundleError(f"{run_dir}: not a run directory (neither results.json nor results.jsonl is there)")
+    files = _run_files(run_dir)
+    manifest = json.loads(files["manifest.json"])
+    for sub in (manifest.get("group_runs") or {}).values():
+        if is_run_dir(run_dir / str(sub)) and "/" not in str(sub) and str(sub) not in ("", ".", ".."):
+            files.update({f"{sub}/{name}": data for name, data in _run_files(run_dir / str(sub)).items()})
+    sums = "".join(f"{_sha256(data)}  {name}\n" for name, data in sorted(files.items()))
+    files[SUMS] = sums.encode()
+    return files
+
+
+def _run_files(run_dir: Path) -> dict[str, bytes]:
+    try:
+        view = load_view(run_dir)
+    except ReportError as exc:
+        raise BundleError(str(exc)) from None
+    files = {name: (run_dir / name).read_bytes() for name in RUN_FILES if (run_dir / name).is_file()}
+    files["manifest.json"] = json.dumps(view.manifest or {"complete": False}, indent=2).encode()
+    files[REPORT_NAME] = render_html(view).encode("utf-8")
+    return files
+
+
+def make_bundle(run_dir: Path | str, out: Path | str | None = None) -> Path:
+    """Write the archive; default `<run dir>.tar.gz` beside the run directory. Returns its path."""
+    run_dir = Path(run_dir)
+    files = bundle_contents(run_dir)
+    root = run_dir.resolve().name
+    target = Path(out) if out is not None else run_dir.resolve().parent / f"{root}.tar.gz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    now = int(time.time())
+    if target.name.endswith(".zip"):
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in sorted(files.items()):
+                archive.writestr(f"{root}/{name}", data)
+        return target
+    with tarfile.open(target, "w:gz") as archive:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(f"{root}/{name}")
+            info.size, info.mtime, info.mode = len(data), now, 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return target
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    """Archive member path -> content (regular files only), read without extracting."""
+    if not path.is_file():
+        raise BundleError(f"{path}: no such file")
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                return {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
+        with tarfile.open(path, "r:*") as archive:
+            out = {}
+            for member in archive.getmembers():
+                handle = archive.extractfile(member) if member.isfile() else None
+                if handle is not None:
+                    out[member.name] = handle.read()
+            return out
+    except (tarfile.TarError, zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BundleError(f"{path}: corrupt or not a bundle archive (.tar.gz or .zip): {first}") from None
+
+
+def verify_bundle(path: Path | str) -> Verification:
+    """Check every file against SHA256SUMS; list altered, missing and extra files."""
+    path = Path(path)
+    members = _members(path)
+    sums_paths = [name for name in members if name == SUMS or name.endswith("/" + SUMS)]
+    if len(sums_paths) != 1:
+        raise BundleError(f"{path}: not a run bundle ({'no' if not sums_paths else 'more than one'} {SUMS} in it)")
+    prefix = sums_paths[0][: -len(SUMS)]
+    listed: dict[str, str] = {}
+    for number, line in enumerate(members[sums_paths[0]].decode(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64:
+            raise BundleError(f"{path}: {SUMS} line {number} is not '<sha256>  <file>': {line[:80]!r}")
+        listed[name.strip()] = digest.lower()
+    result = Verification(path, checked=len(listed))
+    present = {name[len(prefix):]: data for name, data in members.items() if name.startswith(prefix)}
+    result.extra = sorted(name for name in members if not name.startswith(prefix))
+    for name, digest in sorted(listed.items()):
+        if name not in present:
+            result.missing.append(name)
+        elif _sha256(present[name]) != digest:
+            result.altered.append(name)
+    result.extra += sorted(prefix + name for name in present if name not in listed and name != SUMS)
+    return result
