@@ -1,0 +1,486 @@
+"""End to end: `smis-harness run` against the built-in simulated arrays, conformant and deviating on purpose.
+
+Every run is a subprocess, as a user starts it. The runs are independent (each starts its own simulated
+arrays on loopback ports of its own), so the module starts them all at once, a few at a time, and each
+test waits for the run it looks at.
+
+For every deviation file in fixtures/deviations/ the expected outcome is written down here, reasoned
+from the file's `when` and the stages each row is observed at, and cross-checked with the FAIL /
+NOT_OBSERVED lines of the file's header. A deviation run must show exactly those rows non-passing,
+with those verdicts, and every other row it ran PASS.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import harness
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+DEVIATIONS = FIXTURES / "deviations"
+SLD_CONFIG = FIXTURES / "mock-sld.yaml"
+SPEC = yaml.safe_load((ROOT / "harness" / "spec" / "remote-copy-states.yaml").read_text())
+TABLE106 = [r["id"] for r in SPEC["table106"]]
+TABLE107 = [r["id"] for r in SPEC["table107"]]
+SLD = [r["id"] for r in SPEC["sld"]]
+RULES = [r["id"] for r in SPEC["rules"]]
+ALL_IDS = TABLE106 + TABLE107 + SLD + RULES
+PAIR_IDS = TABLE106 + TABLE107 + RULES  # what a pair can exercise
+ROW_KEYS = ("id", "verdict", "array", "expected", "observed", "reason", "evidence")
+NOT_SELECTED = "not run: not selected"
+PARALLEL_RUNS = 3
+RUN_TIMEOUT = 240
+
+
+# --------------------------------------------------------------------------- the runs
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One `smis-harness run` and what it must show."""
+
+    args: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()  # row ids and tags; () runs every row
+    non_pass: dict[str, str] = field(default_factory=dict)  # row id -> verdict, for every row not PASS
+    exit_code: int = 0
+    deviation: str | None = None  # file name in fixtures/deviations
+    # row id -> fragments its reason must contain (expected and observed values, names and integers)
+    reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def ran(self) -> list[str]:
+        """The documented ids this run judges (the others are skipped)."""
+        if not self.select:
+            return SLD + RULES if "--config" in self.args else PAIR_IDS
+        tags = {"table106": TABLE106, "table107": TABLE107, "sld": SLD, "rules": RULES}
+        chosen = {i for s in self.select for i in tags.get(s, [s])}
+        return [i for i in ALL_IDS if i in chosen]
+
+
+def _dev(name: str) -> tuple[str, ...]:
+    return ("--deviations", str(DEVIATIONS / name))
+
+
+PLANS: dict[str, Plan] = {
+    # the conformant pair: every row PASS, every rule exercised
+    "pair": Plan(),
+    # the conformant SLD trio: SLD-01..03 PASS; no DR sequence runs, so RULE-04 and RULE-09 cannot be exercised
+    "sld": Plan(("--config", str(SLD_CONFIG)), non_pass={"RULE-04": "not_observed", "RULE-09": "not_observed"}),
+    # full suite: exactly the rows the deviation touches fail, every other row PASS
+    "e1-failover-splitting": Plan(
+        _dev("e1-failover-splitting.yaml"),
+        deviation="e1-failover-splitting.yaml",
+        non_pass={"T107-02": "fail"},
+        exit_code=1,
+        reasons={"T107-02": ("ProgressStatus", "Failing Over (11)", "Splitting (10)")},
+    ),
+    "cli-role-wrong": Plan(
+        _dev("cli-role-wrong.yaml"),
+        deviation="cli-role-wrong.yaml",
+        non_pass={"T107-02": "fail", "T107-03": "fail", "T107-08": "fail", "RULE-01": "fail", "RULE-02": "fail"},
+        exit_code=1,
+        reasons={
+            "T107-02": ("Role", "Primary-Rev", "observed Primary"),
+            "T107-03": ("Role", "Primary-Rev", "observed Primary"),
+            "T107-08": ("Role", "Primary-Rev", "observed Primary"),
+            "RULE-01": ("FailedOver (10)", "role Primary ", "target status failed"),
+            "RULE-02": ("RoleReversed True", "role Primary,", "expected False"),
+        },
+    ),
+    # selected runs: the deviation's `when` cannot match at the stages left out
+    "primary-up-still-failedover": Plan(
+        _dev("primary-up-still-failedover.yaml"),
+        # needs a reversed role, which no Table 106 stage has; T106-03 gives the rules natural observations
+        select=("T106-03", "table107", "rules"),
+        deviation="primary-up-still-failedover.yaml",
+        non_pass={"T107-03b": "fail", "RULE-01": "fail"},
+        exit_code=1,
+        reasons={
+            "T107-03b": ("CopyState", "Broken (5)", "FailedOver (10)"),
+            "RULE-01": ("FailedOver (10)", "Primary-Rev", "target status ready"),
+        },
+    ),
+    "stopped-dormant-wrong": Plan(
+        _dev("stopped-dormant-wrong.yaml"),
+        # Table 106, and the DR rows where volumes are Stopped with the link down (T107-01) or a reversed
+        # role (T107-04): the cases the deviation must leave alone
+        select=("table106", "T107-01", "T107-04", "rules"),
+        deviation="stopped-dormant-wrong.yaml",
+        non_pass={"T106-06": "fail", "RULE-08": "fail"},
+        exit_code=1,
+        reasons={
+            "T106-06": ("primary", "secondary", "ProgressStatus", "Dormant (3)", "Completed (2)"),
+            "RULE-08": ("Stopped", "ProgressStatus", "Dormant (3)", "Completed (2)"),
+        },
+    ),
+    "failover-not-observable": Plan(
+        _dev("failover-not-observable.yaml"),
+        # `transient` changes the failover only; T106-03 gives the rules settled natural observations to check
+        select=("T106-03", "T107-02", "T107-03", "rules"),
+        deviation="failover-not-observable.yaml",
+        non_pass={"T107-02": "not_observed"},
+        exit_code=0,
+        reasons={"T107-02": ("failover", "no comparable sample")},
+    ),
+    "rolereversed-missing": Plan(
+        _dev("rolereversed-missing.yaml"),
+        select=("T106-03", "T107-03b", "rules"),  # natural and reversed roles, and everything in between
+        deviation="rolereversed-missing.yaml",
+        non_pass={"RULE-02": "fail"},
+        exit_code=1,
+        reasons={"RULE-02": ("RoleReversed", "not reported", "expected False")},
+    ),
+    "sld-backup-not-dormant": Plan(
+        ("--config", str(SLD_CONFIG), *_dev("sld-backup-not-dormant.yaml")),
+        deviation="sld-backup-not-dormant.yaml",
+        non_pass={"SLD-01": "fail", "RULE-04": "not_observed", "RULE-09": "not_observed"},
+        exit_code=1,
+        reasons={"SLD-01": ("ProgressStatus", "Dormant (3)", "Completed (2)")},
+    ),
+}
+DEVIATION_PLANS = {name: plan for name, plan in PLANS.items() if plan.deviation}
+# runs that take longest first, so the pool finishes early
+ORDER = ["pair", "e1-failover-splitting", "cli-role-wrong", "primary-up-still-failedover", "stopped-dormant-wrong",
+         "rolereversed-missing", "failover-not-observable", "sld", "sld-backup-not-dormant"]  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    name: str
+    command: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    report: Path
+    seconds: float
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        path = self.report / "results.json"
+        assert path.exists(), f"{self.name}: no results.json\n{self.output[-4000:]}"
+        return json.loads(path.read_text())
+
+    @property
+    def rows(self) -> dict[str, dict[str, Any]]:
+        return {row["id"]: row for row in self.document["rows"]}
+
+    @property
+    def output(self) -> str:
+        return f"$ {' '.join(self.command)}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+    def verdicts(self, ids: list[str]) -> dict[str, str]:
+        return {i: self.rows[i]["verdict"] for i in ids}
+
+    def explain(self, ids: list[str] | None = None) -> str:
+        rows = [self.rows[i] for i in (ids or list(self.rows))]
+        return "\n".join(f"{r['id']}: {r['verdict']}: {r['reason']}" for r in rows)
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).with_name("smis-harness")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+
+
+def _run(name: str, plan: Plan, base: Path) -> Outcome:
+    report = base / name
+    command = [*_command(), "run", *plan.args, "--report-dir", str(report), *plan.select]
+    started = time.monotonic()
+    proc = subprocess.run(
+        command, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=base, stdin=subprocess.DEVNULL
+    )
+    (base / f"{name}.stdout").write_text(proc.stdout)
+    (base / f"{name}.stderr").write_text(proc.stderr)
+    return Outcome(name, command, proc.returncode, proc.stdout, proc.stderr, report, time.monotonic() - started)
+
+
+class RunPool:
+    def __init__(self, base: Path) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="smis-run")
+        self.futures: dict[str, Future[Outcome]] = {
+            name: self.executor.submit(_run, name, PLANS[name], base) for name in ORDER
+        }
+
+    def __getitem__(self, name: str) -> Outcome:
+        return self.futures[name].result(timeout=RUN_TIMEOUT * len(ORDER) / PARALLEL_RUNS + RUN_TIMEOUT)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    assert sorted(ORDER) == sorted(PLANS)
+    pool = RunPool(tmp_path_factory.mktemp("e2e"))
+    yield pool
+    pool.close()
+    durations = {
+        name: round(f.result().seconds, 1) for name, f in pool.futures.items() if f.done() and not f.exception()
+    }
+    print(f"\nsmis-harness run durations (s): {durations}")
+
+
+# --------------------------------------------------------------------------- shared checks
+
+
+def _check_document_shape(outcome: Outcome) -> None:
+    """One entry per documented id, in the spec's order, each with the documented keys."""
+    rows = outcome.document["rows"]
+    assert [r["id"] for r in rows] == ALL_IDS
+    for row in rows:
+        missing = [k for k in ROW_KEYS if k not in row]
+        assert not missing, f"{row['id']}: missing {missing}"
+        assert row["verdict"] in ("pass", "fail", "not_observed", "skipped", "error"), row
+        assert isinstance(row["reason"], str) and row["reason"].strip(), f"{row['id']}: empty reason"
+        assert all(isinstance(seq, int) for seq in row["evidence"]), row
+        if row["id"].startswith("RULE-"):
+            # a rule cites the observations that violated it, and counts the ones it was checked on
+            if row["verdict"] == "fail":
+                assert row["evidence"] and row["observed"]["violations"] > 0, row
+            if row["verdict"] == "pass":
+                assert row["observed"]["checked"] > 0 and row["observed"]["violations"] == 0, row
+        elif row["verdict"] in ("pass", "fail"):
+            assert row["evidence"], f"{row['id']}: a decided row names the observations that decided it"
+
+
+def _check_exact_outcome(outcome: Outcome, plan: Plan) -> None:
+    """The rows the plan ran: exactly `non_pass` not PASS (with those verdicts), all others PASS;
+    rows it did not run are skipped with a reason."""
+    ran = plan.ran
+    observed = {i: v for i, v in outcome.verdicts(ran).items() if v != "pass"}
+    assert observed == plan.non_pass, f"{outcome.name}:\n{outcome.explain(ran)}\n{outcome.output[-3000:]}"
+    for row_id in set(ALL_IDS) - set(ran):
+        row = outcome.rows[row_id]
+        assert row["verdict"] == "skipped", f"{outcome.name}: {row_id} was not to run: {row}"
+        assert row["reason"], row
+
+
+def _check_reasons(outcome: Outcome, plan: Plan) -> None:
+    for row_id, fragments in plan.reasons.items():
+        reason = outcome.rows[row_id]["reason"]
+        missing = [f for f in fragments if f not in reason]
+        assert not missing, f"{outcome.name} {row_id}: reason lacks {missing}: {reason!r}"
+
+
+# --------------------------------------------------------------------------- the conformant pair
+
+
+def test_pair_every_row_passes_and_exit_code_is_0(runs: RunPool) -> None:
+    outcome = runs["pair"]
+    assert outcome.returncode == 0, outcome.output[-4000:]
+    _check_document_shape(outcome)
+    _check_exact_outcome(outcome, PLANS["pair"])
+    assert outcome.verdicts(RULES) == dict.fromkeys(RULES, "pass"), "every rule is exercised on the pair"
+
+
+def test_pair_sld_rows_are_skipped_with_a_reason(runs: RunPool) -> None:
+    rows = runs["pair"].rows
+    for row_id in SLD:
+        assert rows[row_id]["verdict"] == "skipped"
+        assert "SLD" in rows[row_id]["reason"] and "pair" in rows[row_id]["reason"], rows[row_id]
+
+
+def test_pair_rows_carry_expected_and_observed_values(runs: RunPool) -> None:
+    rows = runs["pair"].rows
+    enums = SPEC["enums"]
+    for spec_row in SPEC["table107"]:
+        row = rows[spec_row["id"]]
+        assert row["array"] == spec_row["array"]
+        role, sync = spec_row["role_sync"].split("/")
+        assert row["expected"]["role"] == role and row["expected"]["sync_status"] == sync, row
+        for prop in ("CopyState", "SyncState", "ProgressStatus"):
+            want = {"name": spec_row[prop], "value": enums[prop][spec_row[prop]]}
+            assert row["expected"][prop] == want, (spec_row["id"], prop)
+            assert row["observed"][prop] == want, (spec_row["id"], prop)
+        assert row["observed"]["role"] == role and row["observed"]["sync_status"] == sync
+    for spec_row in SPEC["table106"]:
+        row = rows[spec_row["id"]]
+        assert sorted(row["array"]) == ["primary", "secondary"]
+        for array in ("primary", "secondary"):
+            assert row["observed"][array]["sync_status"] == spec_row["sync_status"], (spec_row["id"], array)
+            for prop in ("CopyState", "SyncState", "ProgressStatus"):
+                value = enums[prop][spec_row[prop]]
+                assert row["observed"][array][prop]["value"] == value, (spec_row["id"], array, prop)
+
+
+def test_pair_evidence_points_at_recorded_observations(runs: RunPool) -> None:
+    outcome = runs["pair"]
+    observations = [json.loads(line) for line in (outcome.report / "observations.jsonl").read_text().splitlines()]
+    by_seq = {o["seq"]: o for o in observations if "seq" in o}
+    assert len(by_seq) >= 50
+    for row_id in TABLE106 + TABLE107:
+        row = outcome.rows[row_id]
+        arrays = row["array"] if isinstance(row["array"], list) else [row["array"]]
+        for seq in row["evidence"]:
+            assert seq in by_seq, f"{row_id}: evidence seq {seq} is not in observations.jsonl"
+            assert by_seq[seq]["array"] in arrays, f"{row_id}: seq {seq} is an observation of another array"
+
+
+def test_pair_manifest(runs: RunPool) -> None:
+    import pywbem
+
+    manifest = runs["pair"].document["manifest"]
+    assert manifest["harness_version"] == harness.__version__
+    assert manifest["pywbem_version"] == pywbem.__version__
+    assert re.fullmatch(r"[0-9a-f]{64}", manifest["config_hash"]), manifest["config_hash"]
+    assert manifest["topology"] == "pair"
+    assert set(manifest["arrays"]) == {"primary", "secondary"}
+    for key, array in manifest["arrays"].items():
+        assert array["system_name"], key
+        assert re.fullmatch(r"\d{7}", str(array["serial"])), (key, array["serial"])
+        assert "3.1.1" in array["os_version"], (key, array["os_version"])
+        assert "3PAR" in array["provider"], (key, array["provider"])
+        assert "Replication Services" in array["profiles"], (key, array["profiles"])
+    names = {a["system_name"] for a in manifest["arrays"].values()}
+    serials = {a["serial"] for a in manifest["arrays"].values()}
+    assert len(names) == 2 and len(serials) == 2, "each array reports its own identity"
+
+
+def test_pair_junit_xml(runs: RunPool) -> None:
+    outcome = runs["pair"]
+    suite = ET.parse(outcome.report / "junit.xml").getroot()
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    assert suite is not None
+    assert int(suite.get("tests", -1)) == len(ALL_IDS)
+    assert int(suite.get("failures", -1)) == 0 and int(suite.get("errors", -1)) == 0
+    assert int(suite.get("skipped", -1)) == len(SLD)
+    assert "StepDefinitionNotFoundError" not in (outcome.report / "junit.xml").read_text()
+
+
+def test_pair_results_jsonl_matches_results_json(runs: RunPool) -> None:
+    outcome = runs["pair"]
+    lines = [json.loads(line) for line in (outcome.report / "results.jsonl").read_text().splitlines()]
+    last = {row["id"]: row for row in lines}
+    assert set(last) == set(ALL_IDS), "every row the run decided is in results.jsonl (SLD rows: skipped)"
+    for row_id, row in last.items():
+        final = outcome.rows[row_id]
+        assert {k: row[k] for k in ROW_KEYS} == {k: final[k] for k in ROW_KEYS}, row_id
+
+
+def test_pair_final_state_is_natural(runs: RunPool) -> None:
+    final = runs["pair"].document["final_state"]
+    assert final["natural"] is True and not final["problems"], final
+
+
+# --------------------------------------------------------------------------- the conformant SLD trio
+
+
+def test_sld_trio_rows_pass(runs: RunPool) -> None:
+    outcome = runs["sld"]
+    assert outcome.returncode == 0, outcome.output[-4000:]
+    _check_document_shape(outcome)
+    _check_exact_outcome(outcome, PLANS["sld"])
+    assert outcome.verdicts(SLD) == dict.fromkeys(SLD, "pass")
+    for row_id in TABLE106 + TABLE107:
+        row = outcome.rows[row_id]
+        assert row["verdict"] == "skipped" and "pair" in row["reason"], row
+    assert set(outcome.document["manifest"]["arrays"]) == {"primary", "sync_secondary", "periodic_secondary"}
+
+
+# --------------------------------------------------------------------------- deviations
+
+
+def _header_ids(path: Path, verdict: str) -> set[str]:
+    """Row ids on the header line `# FAIL: ...` or `# NOT_OBSERVED: ...` of a deviation file."""
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        match = re.match(rf"#\s*{verdict}:\s*(.*)$", line)
+        if match:
+            words = match.group(1).split()
+            return set() if words == ["none"] else set(words)
+    raise AssertionError(f"{path.name}: no '# {verdict}:' header line")
+
+
+def test_every_deviation_file_is_exercised_here() -> None:
+    files = sorted(p.name for p in DEVIATIONS.glob("*.yaml"))
+    assert files == sorted(plan.deviation for plan in DEVIATION_PLANS.values())
+
+
+@pytest.mark.parametrize("name", sorted(DEVIATION_PLANS))
+def test_deviation_header_states_the_affected_rows(name: str) -> None:
+    """The file says what it must do, and that is what this module asserts (ignoring rows neutral on a trio)."""
+    from harness.mock.deviations import Deviations
+
+    plan = DEVIATION_PLANS[name]
+    path = DEVIATIONS / str(plan.deviation)
+    assert Deviations.load(path).rules, "the file loads and has rules"
+    fails = {i for i, v in plan.non_pass.items() if v == "fail"}
+    not_observed = {i for i, v in plan.non_pass.items() if v == "not_observed" and i not in PLANS["sld"].non_pass}
+    assert _header_ids(path, "FAIL") == fails
+    assert _header_ids(path, "NOT_OBSERVED") == not_observed
+
+
+@pytest.mark.parametrize("name", sorted(DEVIATION_PLANS))
+def test_deviation_run(runs: RunPool, name: str) -> None:
+    plan = PLANS[name]
+    outcome = runs[name]
+    _check_document_shape(outcome)
+    _check_exact_outcome(outcome, plan)
+    _check_reasons(outcome, plan)
+    assert outcome.returncode == plan.exit_code, outcome.output[-4000:]
+    final = outcome.document["final_state"]
+    assert final["natural"] is True, f"{name}: teardown must bring the group back: {final}"
+
+
+def test_e1_row_names_expected_and_observed_integers(runs: RunPool) -> None:
+    row = runs["e1-failover-splitting"].rows["T107-02"]
+    assert row["array"] == "secondary"
+    assert row["expected"]["ProgressStatus"] == {"name": "Failing Over", "value": 11}
+    assert row["observed"]["ProgressStatus"] == {"name": "Splitting", "value": 10}
+    assert row["observed"]["CopyState"] == {"name": "FailedOver", "value": 10}, "only ProgressStatus deviates"
+    assert row["erratum"] == "E1"
+    junit = (runs["e1-failover-splitting"].report / "junit.xml").read_text()
+    assert "Splitting (10)" in junit, "the JUnit failure message carries the same reason"
+
+
+def test_cli_role_rows_name_the_role(runs: RunPool) -> None:
+    rows = runs["cli-role-wrong"].rows
+    for row_id in ("T107-02", "T107-03", "T107-08"):
+        assert rows[row_id]["expected"]["role"] == "Primary-Rev"
+        assert rows[row_id]["observed"]["role"] == "Primary", rows[row_id]
+    for row_id in ("RULE-01", "RULE-02"):
+        observed = rows[row_id]["observed"]
+        assert observed["violations"] > 0 and observed["examples"], observed
+        assert all(v["array"] == "secondary" for v in observed["examples"]), "only the secondary deviates"
+
+
+def test_primary_up_row_and_rule_name_values(runs: RunPool) -> None:
+    rows = runs["primary-up-still-failedover"].rows
+    assert rows["T107-03b"]["expected"]["CopyState"] == {"name": "Broken", "value": 5}
+    assert rows["T107-03b"]["observed"]["CopyState"] == {"name": "FailedOver", "value": 10}
+    assert rows["T107-03"]["verdict"] == "pass", "failover done with the link still down is not touched"
+    examples = rows["RULE-01"]["observed"]["examples"]
+    assert examples and all(v["array"] == "secondary" for v in examples)
+
+
+def test_stopped_dormant_fails_on_both_arrays(runs: RunPool) -> None:
+    row = runs["stopped-dormant-wrong"].rows["T106-06"]
+    for array in ("primary", "secondary"):
+        assert row["observed"][array]["ProgressStatus"] == {"name": "Completed", "value": 2}, row["observed"]
+    assert row["expected"]["ProgressStatus"] == {"name": "Dormant", "value": 3}
+
+
+def test_failover_not_observable_keeps_the_expectation(runs: RunPool) -> None:
+    outcome = runs["failover-not-observable"]
+    row = outcome.rows["T107-02"]
+    assert row["expected"]["ProgressStatus"] == {"name": "Failing Over", "value": 11}
+    assert outcome.rows["T107-03"]["verdict"] == "pass"
+    junit = ET.parse(outcome.report / "junit.xml").getroot()
+    suite = junit if junit.tag == "testsuite" else junit.find("testsuite")
+    assert suite is not None and int(suite.get("failures", -1)) == 0, "NOT_OBSERVED is not a JUnit failure"
