@@ -27,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.pytest_args = pytest_args
     logging.basicConfig(level=logging.WARNING - 10 * args.verbose, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose == 0:
+        # paramiko logs a traceback when an array drops a connection mid-handshake (an array going down);
+        # the harness records that as an observation error already
+        logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
@@ -178,7 +182,8 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _mock_serve(args: argparse.Namespace) -> int:
-    from harness.mock.deviations import DeviationError, Deviations
+    from harness.mock.cim_view import load_deviations
+    from harness.mock.deviations import DeviationError
     from harness.mock.service import SimulatedArrays
     from harness.mock.topology import WorldSpec
 
@@ -194,7 +199,7 @@ def _mock_serve(args: argparse.Namespace) -> int:
         print("smis-harness mock serve: give --tls-cert and --tls-key together", file=sys.stderr)
         return EXIT_USAGE
     try:
-        deviations = Deviations.load(args.deviations) if args.deviations else None
+        deviations = load_deviations(args.deviations) if args.deviations else None
         keys = _read_keys(args.ssh_authorized_keys) if args.ssh_authorized_keys else None
         sim = SimulatedArrays(
             spec,

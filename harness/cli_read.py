@@ -11,22 +11,15 @@ class CliReadError(Exception):
     """The CLI answered, but not with what a 3PAR array prints; the message says what and where."""
 
 
-def read_group(
-    cli: ArrayCli, group: str, peer: str, target_status: str | None = None, with_targets: bool = True
-) -> tuple[CliView, list[CliResult]]:
-    """The group's row toward `peer` (target system name), its volumes and the target's status
-    (read with `showrcopy targets` unless `with_targets` is False, then `target_status` is used)."""
-    results = []
-    if with_targets:
-        targets = _checked(cli.run("showrcopy targets"), "showrcopy targets")
-        results.append(targets)
-        target_status = next((t.status for t in _parse(cli, targets).targets if t.name == peer), None)
+def read_group(cli: ArrayCli, group: str, peer: str) -> tuple[CliView, list[CliResult]]:
+    """The group's row toward `peer` (target system name), its volumes and the target's status."""
+    targets = _checked(cli.run("showrcopy targets"), "showrcopy targets")
+    target_status = next((t.status for t in _parse(cli, targets).targets if t.name == peer), None)
     groups = _checked(cli.run(f"showrcopy groups {group}"), f"showrcopy groups {group}")
-    results.append(groups)
     found = [g for g in _parse(cli, groups).groups if g.name == group]
     if not found:
         raise CliReadError(f"{cli.array}: showrcopy groups {group} printed no group named {group}")
-    return _view(found[0], peer, target_status), results
+    return _view(found[0], peer, target_status), [targets, groups]
 
 
 def _parse(cli: ArrayCli, result: CliResult) -> RemoteCopyReport:

@@ -675,10 +675,11 @@ class SimulatedOptions(_Strict):
     def _deviations(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         value = _resolve_path(value, info)
         if value is not None and _ctx(info, "check_secrets"):
-            from harness.mock.deviations import DeviationError, Deviations
+            from harness.mock.cim_view import load_deviations
+            from harness.mock.deviations import DeviationError
 
             try:
-                Deviations.load(value)
+                load_deviations(value)
             except DeviationError as exc:
                 raise PydanticCustomError("config", "{message}", {"message": str(exc)}) from None
         return value
@@ -698,9 +699,10 @@ class SimulatedOptions(_Strict):
 
     def load_deviations(self) -> Any:
         """harness.mock.deviations.Deviations from `deviations` (empty when not given)."""
+        from harness.mock.cim_view import load_deviations
         from harness.mock.deviations import Deviations
 
-        return Deviations.load(self.deviations) if self.deviations else Deviations()
+        return load_deviations(self.deviations) if self.deviations else Deviations()
 
 
 class Polling(_Strict):

@@ -83,6 +83,7 @@ class Journey:
         self.probes: list[dict[str, Any]] = []
         self.t0 = ctx.t0
         self.final_state: dict[str, Any] = {}
+        self.torn_down = False
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -130,11 +131,17 @@ class Journey:
             )
         return probes
 
+    def teardown(self) -> None:
+        """Return the group to its natural state (once); the rules then also judge the way back."""
+        if self.torn_down or self.session is None or self.setup_error is not None:
+            return
+        self.torn_down = True
+        self._teardown()
+
     def close(self) -> None:
         """Teardown (back to natural), stop observing, close the sessions."""
         try:
-            if self.session is not None and self.setup_error is None:
-                self._teardown()
+            self.teardown()
         finally:
             if self.poller is not None:
                 self.poller.stop()
@@ -393,6 +400,10 @@ class Journey:
             raise StageError(f"the pair is in a state the planner cannot place ({summary or 'no CLI view'})")
         return stage
 
+    def _during(self, array: str, start: float, end: float) -> list[Observation]:
+        """Samples taken entirely while the command ran (one that ends after it may show the result)."""
+        return [o for o in self.timeline.of(array, start, end) if o.t_end <= end]
+
     def _observed(self) -> list[str]:
         assert self.session is not None
         return self.session.observed_keys()
@@ -413,12 +424,12 @@ class Journey:
                 return error(exp.row_id, f"stage {visit.stage} has no in-progress window", exp.array)
             start, end = visit.window
             if len(exp.arrays) > 1:
-                by_array = {a: self.timeline.of(a, start, end) for a in exp.arrays}
+                by_array = {a: self._during(a, start, end) for a in exp.arrays}
                 result = judge_each(exp, by_array, in_progress=True, window=visit.window, stage=visit.stage)
                 assert result is not None
                 return result
             return judge_in_progress(
-                exp, self.timeline.of(exp.arrays[0], start, end), window=visit.window, stage=visit.stage
+                exp, self._during(exp.arrays[0], start, end), window=visit.window, stage=visit.stage
             )
         settle = self.config.polling.settle_samples
         deadline = self.now() + self.config.time_limits.for_stage(visit.stage.split(":")[0])

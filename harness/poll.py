@@ -94,7 +94,7 @@ class Poller:
         cim_view, cim_error = self._read_cim(probe)
         consistent = True
         if cli_view is not None:
-            after, _, more = self._read_cli(probe, cli_view.target_status)
+            after, _, more = self._read_cli(probe)
             refs += more
             consistent = after is not None and _group_state(after) == _group_state(cli_view)
         return Observation(
@@ -120,14 +120,9 @@ class Poller:
         except CimError as exc:
             return None, str(exc)
 
-    def _read_cli(
-        self, probe: ArrayProbe, target_status: str | None = None
-    ) -> tuple[CliView | None, str | None, list[str]]:
-        again = target_status is not None
+    def _read_cli(self, probe: ArrayProbe) -> tuple[CliView | None, str | None, list[str]]:
         try:
-            view, results = read_group(
-                probe.cli, probe.group_name, probe.peer, target_status=target_status, with_targets=not again
-            )
+            view, results = read_group(probe.cli, probe.group_name, probe.peer)
         except (CliError, CliReadError) as exc:
             return None, str(exc), []
         return view, None, [r.ref for r in results]
@@ -180,4 +175,4 @@ class Poller:
 
 
 def _group_state(view: CliView) -> tuple[object, ...]:
-    return (view.role, view.status, tuple(v.sync_status for v in view.volumes))
+    return (view.role, view.status, view.target_status, tuple(v.sync_status for v in view.volumes))

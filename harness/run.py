@@ -87,6 +87,9 @@ class Run:
         return self.record(self._each(lambda j: j.evaluate_sld(row_id, check), row_id, None))
 
     def rule(self, rule_id: str) -> RowResult:
+        """Rules run after every other row: teardown comes first, so the way back is judged too."""
+        for journey in self.journeys:
+            journey.teardown()
         return self.record(self._each(lambda j: j.evaluate_rule(rule_id), rule_id, None))
 
     def record_skip(self, row_id: str, reason: str, array: str | tuple[str, ...] | None = None) -> RowResult:

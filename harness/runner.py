@@ -9,7 +9,8 @@ from pathlib import Path
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.drive import NATURAL, NoPath, StageGraph, stage_for_row, tour_position
-from harness.mock.deviations import DeviationError, Deviations
+from harness.mock.cim_view import load_deviations
+from harness.mock.deviations import DeviationError
 from harness.report import render_after_run
 from harness.results import default_report_dir, merge_group_runs
 from harness.spec import load_spec
@@ -51,7 +52,7 @@ def _target(request: RunRequest) -> TargetConfig:
     if request.deviations:
         if target.simulated is None:
             raise ConfigError(request.deviations, "--deviations applies to the built-in simulated arrays only")
-        Deviations.load(request.deviations)
+        load_deviations(request.deviations)
         simulated = target.simulated.model_copy(update={"deviations": Path(request.deviations).resolve()})
         target = target.model_copy(update={"simulated": simulated})
     return target

@@ -195,18 +195,7 @@ def _erratum_cases() -> list[Any]:
     cases = []
     for erratum, rows in sorted(_rows_touched_by_errata(spec).items()):
         for rid in sorted(rows):
-            marks = []
-            if (erratum, rid) == ("E5", "SLD-01"):
-                marks.append(
-                    pytest.mark.xfail(
-                        strict=True,
-                        reason="harness/features/sld.feature has no comment at all: E5 (ProgressStatus Dormant not "
-                        "in Table 105) is not mentioned at SLD-01 (reported to the lead)",
-                    )
-                )
-            cases.append(
-                pytest.param(erratum, rid, FEATURE_OF_TABLE[table_of[rid]], id=f"{erratum}-{rid}", marks=marks)
-            )
+            cases.append(pytest.param(erratum, rid, FEATURE_OF_TABLE[table_of[rid]], id=f"{erratum}-{rid}"))
     return cases
 
 

@@ -175,12 +175,6 @@ def test_exit_2_for_a_broken_deviations_file(tmp_path: Path, case: str) -> None:
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness bug: runner.py validates only the deviations file's schema (Deviations.load); property and "
-    "value names are checked when the simulator starts inside the run, which then exits 1 with every row "
-    "skipped instead of 2 (reported to the lead)",
-)
 @pytest.mark.parametrize("case", sorted(BROKEN_DEVIATION_VALUES))
 def test_exit_2_for_a_deviation_naming_an_unknown_property_or_value(tmp_path: Path, case: str) -> None:
     text, names = BROKEN_DEVIATION_VALUES[case]

@@ -4,6 +4,7 @@ Feature: Synchronous Long Distance (SLD) backup link
   A primary group with two targets, one synchronous and one asynchronous periodic. Between the two
   secondaries there is a backup link, inactive in normal operation.
 
+  # E5: Table 105 does not list ProgressStatus Dormant (3), used by SLD-01.
   Scenario: SLD-01 the backup link's StorageSynchronized reports the inactive backup state
     Given an SLD trio in normal operation
     Then the backup link pairs report CopyState "Initialized", SyncState "Initialized", ProgressStatus "Dormant"

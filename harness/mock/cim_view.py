@@ -10,6 +10,7 @@ interop objects are built once (cim_static). Callers hold the world lock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from pywbem import (
     CIM_ERR_INVALID_PARAMETER,
@@ -51,6 +52,15 @@ def _filtered(inst: CIMInstance, want: Want) -> CIMInstance:
         for name in [n for n in copy.properties if n.lower() not in want]:
             del copy.properties[name]
     return copy
+
+
+def load_deviations(path: str | Path, namespace: str = "root/tpd") -> Deviations:
+    """A deviations file, checked against the simulated provider's classes (property and value names):
+    DeviationError names the rule, the property and what is allowed."""
+    deviations = Deviations.load(path)
+    repo = class_repository((namespace, "interop"))
+    CimDeviations(deviations, repo.info(P.PAIR_SYNC), None, "any")  # type: ignore[arg-type]
+    return deviations
 
 
 class ArrayCIMBackend:
