@@ -52,6 +52,8 @@ class ArrayHandle:
             "provider": ident.provider if ident else None,
             "provider_version": ident.provider_version if ident else None,
             "profiles": ident.profiles if ident else {},
+            # the provider's own ValueMap/Values for the pair class (pywbem ValueMapping), as evidence
+            "value_names": _names_json(ident.value_names) if ident else {},
             "group": self.group_name,
         }
 
@@ -181,6 +183,10 @@ class Session:
 
     def observed_keys(self) -> list[str]:
         return list(self.peers())
+
+
+def _names_json(names: dict[str, dict[int, str]]) -> dict[str, dict[str, str]]:
+    return {prop: {str(value): name for value, name in mapping.items()} for prop, mapping in names.items()}
 
 
 def natural_problems(key: str, view: CliView, topology: str) -> list[str]:
