@@ -39,7 +39,9 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# module scope: Playwright's sync API keeps an event loop running in this thread until it stops, which
+# would break later tests that call asyncio.run()
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
@@ -55,7 +57,7 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def deviation_run(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """T107-01 and T107-02 against the simulated pair with the E1 deviation: T107-02 fails (exit 1).
     (Asks for the browser first, so a missing browser skips before the run.)"""
