@@ -16,6 +16,7 @@ from typing import Any
 from harness.array_cli import Transcript
 from harness.observe import Observation
 from harness.spec import load_spec
+from harness.verdicts import SEVERITY
 
 
 def now_iso() -> str:
@@ -98,8 +99,6 @@ def all_rows(decided: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-SEVERITY = ("error", "fail", "not_observed", "pass", "skipped")
-
 
 def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
     """results.json for several groups: each row's verdict is the worst over the groups that ran it
@@ -113,7 +112,7 @@ def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
         # a rule one group could not exercise says nothing against the groups that did
         neutral = ("skipped", "not_observed") if row_id.startswith("RULE-") else ("skipped",)
         ran = {g: r for g, r in per_group.items() if r["verdict"] not in neutral} or per_group
-        worst = min(ran.values(), key=lambda r: SEVERITY.index(r["verdict"]))
+        worst = min(ran.values(), key=lambda r: [str(v) for v in SEVERITY].index(r["verdict"]))
         deciding = [g for g, r in ran.items() if r["verdict"] == worst["verdict"]]
         rows.append({
             **worst,

@@ -599,7 +599,8 @@ def _never_settled(
 # --------------------------------------------------------------------------- several arrays
 
 
-_SEVERITY = (Verdict.FAIL, Verdict.ERROR, Verdict.NOT_OBSERVED, Verdict.SKIPPED, Verdict.PASS)
+SEVERITY = (Verdict.FAIL, Verdict.ERROR, Verdict.NOT_OBSERVED, Verdict.SKIPPED, Verdict.PASS)
+"""Worst first: which verdict wins when several results make one (arrays of a row, groups of a run)."""
 
 
 def judge_each(
@@ -635,7 +636,7 @@ def judge_each(
 def combine(exp: Expectation, results: Iterable[RowResult]) -> RowResult:
     """One result for a multi-array row from the results of its arrays."""
     results = list(results)
-    verdict = next(v for v in _SEVERITY if any(r.verdict == v for r in results))
+    verdict = next(v for v in SEVERITY if any(r.verdict == v for r in results))
     deciding = [r for r in results if r.verdict == verdict]
     if verdict == Verdict.PASS:
         reason = "; ".join(r.reason for r in results)
