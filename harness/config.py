@@ -279,6 +279,9 @@ class CliAction(_Strict):
     kind: Literal["cli"]
     array: str
     command: str = Field(min_length=1)
+    during: Seconds | None = None
+    """Faults only: run this many seconds after the fault's command starts, while it runs (e.g. drop the
+    link while recover runs); without it the action runs before the command."""
 
 
 class ScriptAction(_Strict):
@@ -287,6 +290,8 @@ class ScriptAction(_Strict):
     kind: Literal["script"]
     command: list[str] = Field(min_length=1)
     timeout: Seconds = 300
+    during: Seconds | None = None
+    """Faults only: run this many seconds after the fault's command starts (see CliAction.during)."""
 
 
 class ManualAction(_Strict):
@@ -295,6 +300,8 @@ class ManualAction(_Strict):
     kind: Literal["manual"]
     prompt: str = Field(min_length=1)
     timeout: Seconds = 1800
+    during: Seconds | None = None
+    """Faults only: prompt this many seconds after the fault's command starts (see CliAction.during)."""
 
 
 EventAction = Annotated[SimulatorAction | CliAction | ScriptAction | ManualAction, Field(discriminator="kind")]

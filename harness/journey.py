@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -84,6 +85,7 @@ class Journey:
         self.t0 = ctx.t0
         self.final_state: dict[str, Any] = {}
         self.torn_down = False
+        self.manual_wait = 0.0  # a manual action's own time limit for the wait that follows it
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -236,8 +238,13 @@ class Journey:
         started = self.now()
         visit = Visit(leg.target, entered_at=started)
         try:
+            during: Step | None = None
             for step in leg.steps:
-                self._do(step, visit)
+                if step.kind == "fault" and self._acts_during(step):
+                    during = step  # runs while the next command runs
+                    continue
+                self._do(step, visit, during)
+                during = None
             self._await_entry(leg.target)
         except (StageError, ActionError, CliError) as exc:
             visit.error = f"stage {leg.target} not reached: {exc}"
@@ -271,13 +278,24 @@ class Journey:
             self.probes.append(probe)
             self.poller.mark("entity_probe", **probe)
 
-    def _do(self, step: Step, visit: Visit) -> None:
+    def _acts_during(self, step: Step) -> bool:
+        assert self.actions is not None
+        return self.actions.actions.get(step.name, {}).get("during") is not None
+
+    def _action(self, step: Step) -> None:
+        assert self.poller is not None and self.actions is not None
+        spec = self.actions.actions.get(step.name, {})
+        if spec.get("kind") == "manual":  # the operator's own time limit governs the wait that follows
+            self.manual_wait = max(self.manual_wait, float(spec.get("timeout", 0)))
+        self.poller.mark(step.kind, name=step.name)
+        self.progress(f"  {step.kind} action {step.name}")
+        evidence = self.actions.run(step.name)
+        self.poller.mark(f"{step.kind}_done", name=step.name, evidence=evidence)
+
+    def _do(self, step: Step, visit: Visit, during: Step | None = None) -> None:
         assert self.poller is not None and self.session is not None and self.actions is not None
         if step.kind != "command":
-            self.poller.mark(step.kind, name=step.name)
-            self.progress(f"  {step.kind} action {step.name}")
-            evidence = self.actions.run(step.name)
-            self.poller.mark(f"{step.kind}_done", name=step.name, evidence=evidence)
+            self._action(step)
             return
         handle = self.session.arrays[step.array or ""]
         text = command_text(step.name, handle.group_name)
@@ -286,7 +304,10 @@ class Journey:
         )
         self.progress(f"  on {handle.key}: {text} (time limit {limit:g}s)")
         self.poller.mark("command", array=handle.key, command=text)
-        result = handle.cli.run(text, timeout=limit)
+        if during is None:
+            result = handle.cli.run(text, timeout=limit)
+        else:
+            result = self._run_with_fault(handle.cli, text, limit, during)
         self.poller.mark("command_done", array=handle.key, command=text, status=result.status, transcript=result.ref)
         if step.expect_failure and result.ok:
             raise StageError(f"{text} on {handle.key} succeeded although its failure was armed")
@@ -296,11 +317,34 @@ class Journey:
             visit.window = (self.rel(result.t_start), self.rel(result.t_end))
             visit.command = result
 
+    def _run_with_fault(self, cli: Any, text: str, limit: float, fault: Step) -> CliResult:
+        """Run a command while a fault action acts `during` seconds after it started."""
+        assert self.actions is not None
+        outcome: dict[str, Any] = {}
+
+        def command() -> None:
+            try:
+                outcome["result"] = cli.run(text, timeout=limit)
+            except CliError as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=command, name="command", daemon=True)
+        worker.start()
+        worker.join(float(self.actions.actions[fault.name]["during"]))
+        self._action(fault)
+        worker.join(limit)
+        if "error" in outcome:
+            raise outcome["error"]
+        if "result" not in outcome:
+            raise StageError(f"{text} did not finish within {limit:g}s")
+        return outcome["result"]
+
     def _await_entry(self, stage: str) -> None:
         """Wait until the CLI shows the stage's entry condition (fresh samples of every observed array)."""
         assert self.poller is not None
         since = self.now()
-        limit = self.config.time_limits.for_stage(stage.split(":")[0].removesuffix("_failed"))
+        limit = max(self.config.time_limits.for_stage(stage.split(":")[0].removesuffix("_failed")), self.manual_wait)
+        self.manual_wait = 0.0
         deadline = since + limit
         check = self._entry_condition(stage)
         waiting: list[str] = []

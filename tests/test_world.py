@@ -152,3 +152,21 @@ def test_scale_adds_noise_groups(clock: ManualClock) -> None:
     noise = [r for r in world.replications if r.noise]
     assert sum(len(r.pairs) for r in noise) == 250
     assert len(world.arrays["primary"].volumes) == 254
+
+
+def test_a_failed_operations_timer_does_not_end_the_next_one(world: World, clock: ManualClock) -> None:
+    """A recover that failed early (link lost) must not cut short the recover issued after it."""
+    sec_group = failed_over_and_back(world, clock)
+    world.recover("secondary", sec_group)
+    clock.advance(world.durations.recover / 4)
+    world.set_link("primary", "secondary", False)
+    clock.advance(world.durations.link_detect + 0.01)
+    assert not world.operation_result("secondary", sec_group)[0].ok
+    world.set_link("primary", "secondary", True)
+    world.recover("secondary", sec_group)
+    clock.advance(world.durations.recover / 2)  # past the first recover's planned end
+    assert world.operation_running("secondary", sec_group)
+    assert state(world, "secondary")[2] == ["Syncing", "Syncing"]
+    clock.advance(world.durations.recover / 2 + 0.01)
+    assert not world.operation_running("secondary", sec_group)
+    assert state(world, "secondary") == ("Primary-Rev", "Started", ["Synced", "Synced"])

@@ -605,24 +605,26 @@ class World:
         duration = self._duration(operation)
         will_fail = operation in self.faults.fail_next
         self.faults.fail_next.discard(operation)
-        rep.operation = RunningOperation(operation, array, self._now, self._now + duration, will_fail)
+        running = RunningOperation(operation, array, self._now, self._now + duration, will_fail)
+        rep.operation = running
         if will_fail and operation is Operation.RECOVER:
-            self._after(duration / 2, lambda: self._drop_link_during(rep))
-        self._after(duration, lambda: self._complete(rep, operation))
+            self._after(duration / 2, lambda: self._drop_link_during(rep, running))
+        self._after(duration, lambda: self._complete(rep, running))
 
-    def _drop_link_during(self, rep: Replication) -> None:
+    def _drop_link_during(self, rep: Replication, running: RunningOperation) -> None:
         """A recover that fails: the link drops while data is moving, and the loss is seen at once."""
         link = self.link_between(rep.source.array, rep.target.array)
-        if link is None or rep.operation is None:
+        if link is None or rep.operation is not running:
             return
         link.cabled = False
         self._refresh_links()
         self._detect_loss(link)
 
-    def _complete(self, rep: Replication, operation: Operation) -> None:
-        running = rep.operation
-        if running is None or running.operation is not operation:
+    def _complete(self, rep: Replication, running: RunningOperation) -> None:
+        # a timer of an operation that already ended (failed early) must not end a later one
+        if rep.operation is not running:
             return
+        operation = running.operation
         if operation is Operation.FAILOVER:
             self._finish_operation(rep, ok=True)
             if self.behaviour == "10.5" and self.link_usable(rep.source.array, rep.target.array):
