@@ -1,8 +1,8 @@
 """A journey: one group under test taken through the stages its rows need, observed and judged.
 
 A journey owns its sessions to the arrays, its poller and its driver; `harness.run.Run` owns the
-journeys (one per group under test), the simulated arrays and the result files. Nothing here is
-global: two runs in one process do not interfere.
+journey, the simulated arrays and the result files. Nothing here is global: two runs in one process
+do not interfere.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from harness import sld
 from harness.actions import ActionError, ActionRunner, Control
 from harness.array_cli import CliError, CliResult, Transcript
 from harness.cim import CimError
-from harness.config import TargetConfig
+from harness.config import ConfigError, TargetConfig
 from harness.drive import NATURAL, PASS_THROUGH, Leg, NoPath, StageGraph, Step, command_text
 from harness.observe import Observation, Timeline
 from harness.poll import ArrayProbe, Poller
@@ -92,7 +92,7 @@ class Journey:
         """Connect, preflight, start observing."""
         try:
             self._start()
-        except (PreflightError, CliError, ActionError) as exc:
+        except (PreflightError, CliError, ActionError, ConfigError) as exc:
             self.setup_error = f"preflight failed: {exc}"
             self.progress(f"smis-harness: {self.setup_error}")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ class Run:
         self.results = results_io.ResultsWriter(report_dir)
         self.transcript = Transcript()
         self.sim: Any = None
-        self.journeys: list[Journey] = []
+        self.journey: Journey | None = None
         self.setup_error: str | None = None
         self.t0 = time.monotonic()
         self.started_wall = results_io.now_iso()
@@ -62,10 +63,9 @@ class Run:
             t0=self.t0,
         )
         self.group = self.group or self.config.groups[0]
-        journey = Journey(ctx, self.group)
-        journey.start()
-        self.journeys.append(journey)
-        self.setup_error = journey.setup_error
+        self.journey = Journey(ctx, self.group)
+        self.journey.start()
+        self.setup_error = self.journey.setup_error
 
     def _start_simulator(self) -> None:
         from harness.mock.service import SimulatedArrays
@@ -81,24 +81,26 @@ class Run:
     # ------------------------------------------------------------------ rows
     def row(self, exp: Expectation, stage: str, in_progress: bool) -> RowResult:
         """Drive the group to the row's stage, judge it there, record the verdict."""
-        return self.record(self._each(lambda j: j.evaluate_row(exp, stage, in_progress), exp.row_id, exp.array))
+        return self.record(self._with_journey(lambda j: j.evaluate_row(exp, stage, in_progress), exp.row_id, exp.array))
 
     def sld_row(self, row_id: str, check: str) -> RowResult:
-        return self.record(self._each(lambda j: j.evaluate_sld(row_id, check), row_id, None))
+        return self.record(self._with_journey(lambda j: j.evaluate_sld(row_id, check), row_id, None))
 
     def rule(self, rule_id: str) -> RowResult:
         """Rules run after every other row: teardown comes first, so the way back is judged too."""
-        for journey in self.journeys:
-            journey.teardown()
-        return self.record(self._each(lambda j: j.evaluate_rule(rule_id), rule_id, None))
+        if self.journey is not None:
+            self.journey.teardown()
+        return self.record(self._with_journey(lambda j: j.evaluate_rule(rule_id), rule_id, None))
 
     def record_skip(self, row_id: str, reason: str, array: str | tuple[str, ...] | None = None) -> RowResult:
         return self.record(skipped_result(row_id, reason, array))
 
-    def _each(self, evaluate: Any, row_id: str, array: str | tuple[str, ...] | None) -> RowResult:
-        if self.setup_error or not self.journeys:
-            return skipped_result(row_id, self.setup_error or "no group under test", array)
-        return evaluate(self.journeys[0])
+    def _with_journey(
+        self, evaluate: Callable[[Journey], RowResult], row_id: str, array: str | tuple[str, ...] | None
+    ) -> RowResult:
+        if self.setup_error or self.journey is None:
+            return skipped_result(row_id, self.setup_error or "the run did not start", array)
+        return evaluate(self.journey)
 
     def record(self, result: RowResult) -> RowResult:
         self.results.append(result.to_dict())
@@ -110,16 +112,17 @@ class Run:
 
     # ------------------------------------------------------------------ end
     def finish(self) -> dict[str, Any]:
-        """Teardown every journey, stop the simulated arrays, write results.json; returns its document."""
+        """Teardown, stop the simulated arrays, write results.json; returns its document."""
         try:
-            for journey in self.journeys:
-                journey.close()
+            if self.journey is not None:
+                self.journey.close()
         finally:
             if self.sim is not None:
                 self.sim.stop()
-        events = sorted((e for j in self.journeys for e in j.timeline.events), key=lambda e: e["t"])
-        observations = sum(len(j.timeline.observations) for j in self.journeys)
-        final = self.journeys[0].final_state if self.journeys else {}
+        journey = self.journey
+        events = journey.timeline.events if journey else []
+        observations = len(journey.timeline.observations) if journey else 0
+        final = journey.final_state if journey else {}
         return self.results.finish(self.manifest(), events, observations, self.transcript, final)
 
     def manifest(self) -> dict[str, Any]:
@@ -127,7 +130,7 @@ class Run:
 
         from harness import __version__
 
-        arrays = self.journeys[0].manifest_arrays() if self.journeys else {}
+        arrays = self.journey.manifest_arrays() if self.journey else {}
         return {
             "harness_version": __version__,
             "pywbem_version": pywbem.__version__,

@@ -95,8 +95,8 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
         str(resources.files("harness") / "suite" / "pytest.ini"),
         f"--junitxml={report_dir / 'junit.xml'}",
         "-rfEx",
-        "--rootdir",
-        str(report_dir),
+        "--rootdir",  # test ids read harness/suite/test_conformance.py::..., wherever the package is installed
+        str(Path(str(resources.files("harness"))).parent),
         *(["-m", " or ".join(request.select)] if request.select else []),
         *request.pytest_args,
     ]
