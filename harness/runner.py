@@ -110,6 +110,11 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
 
 def print_plan(target: TargetConfig, request: RunRequest) -> None:
     """The steps a run would take, in order, without touching any array."""
+    if target.topology != "pair":
+        print(f"plan for group {', '.join(target.groups) or '<group>'} ({target.topology}):")
+        print("  -> stage natural: check SLD-01, SLD-02, SLD-03 on both secondaries (nothing is changed)")
+        print("  T106/T107 rows need a pair target and are skipped; rules are checked on every observation")
+        return
     spec = load_spec()
     rows = [r for r in spec.rows.values() if r.table in ("table106", "table107")]
     if request.select:
