@@ -1,0 +1,91 @@
+"""Run settings: the simulated arrays' world options, polling, time limits and safety."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, StrictBool, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from harness.config.base import Seconds, _ctx, _resolve_path, _Strict
+from harness.config.topology import Topology
+
+
+class SimulatedOptions(_Strict):
+    """World options for the built-in simulated arrays (harness.mock: WorldSpec and SimulatedArrays)."""
+
+    groups: int = Field(default=2, ge=1)
+    volumes_per_group: int = Field(default=2, ge=1)
+    scale: int = Field(default=0, ge=0)
+    seed: int = 0
+    behaviour: Literal["3.1", "10.5"] = "3.1"
+    tls: StrictBool = True
+    deviations: Path | None = None
+
+    @field_validator("behaviour", mode="before")
+    @classmethod
+    def _behaviour_text(cls, value: Any) -> Any:
+        # YAML reads `behaviour: 3.1` as a number
+        return str(value) if isinstance(value, float | int) and not isinstance(value, bool) else value
+
+    @field_validator("deviations")
+    @classmethod
+    def _deviations(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        value = _resolve_path(value, info)
+        if value is not None and _ctx(info, "check_secrets"):
+            from harness.mock.cim_view import load_deviations
+            from harness.mock.deviations import DeviationError
+
+            try:
+                load_deviations(value)
+            except DeviationError as exc:
+                raise PydanticCustomError("config", "{message}", {"message": str(exc)}) from None
+        return value
+
+    def world_spec(self, topology: Topology) -> Any:
+        """The harness.mock.topology.WorldSpec for these options."""
+        from harness.mock.topology import WorldSpec
+
+        return WorldSpec(
+            topology=topology,
+            groups=self.groups,
+            volumes_per_group=self.volumes_per_group,
+            scale=self.scale,
+            seed=self.seed,
+            behaviour=self.behaviour,
+        )
+
+    def load_deviations(self) -> Any:
+        """harness.mock.deviations.Deviations from `deviations` (empty when not given)."""
+        from harness.mock.cim_view import load_deviations
+        from harness.mock.deviations import Deviations
+
+        return load_deviations(self.deviations) if self.deviations else Deviations()
+
+
+class Polling(_Strict):
+    interval: Seconds = 0.25
+    """Seconds between observations."""
+    settle_samples: int = Field(default=3, ge=1)
+    """Consecutive identical observations that count as a settled state."""
+
+
+class TimeLimits(_Strict):
+    """Seconds each stage may take before the run reports it as timed out; `default` for other stages."""
+
+    default: Seconds = 60
+    primary_down: Seconds = 120
+    failover: Seconds = 300
+    primary_up: Seconds = 300
+    recover: Seconds = 1800
+    restore: Seconds = 1800
+
+    def for_stage(self, stage: str) -> float:
+        value = getattr(self, stage, None) if stage in type(self).model_fields else None
+        return float(value if value is not None else self.default)
+
+
+class Safety(_Strict):
+    disruptive: StrictBool = False
+    """Disruptive rows run only with this true AND --allow-disruptive on the command line."""
