@@ -35,6 +35,7 @@ class SshEndpoint:
     user: str = "3paradm"
     password: Callable[[], str] | None = None
     key_file: str | None = None
+    key_passphrase: Callable[[], str | None] | None = None
     host_key: str | None = None  # "ssh-ed25519 AAAA..." as in known_hosts without the host field
     known_hosts: str | None = None
     timeout: float = 30.0
@@ -156,6 +157,7 @@ class ArrayCli:
                 username=ep.user,
                 password=password,
                 key_filename=ep.key_file,
+                passphrase=ep.key_passphrase() if ep.key_passphrase else None,
                 timeout=ep.timeout,
                 banner_timeout=ep.timeout,
                 auth_timeout=ep.timeout,

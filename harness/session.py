@@ -226,6 +226,7 @@ def _handle(key: str, config: ArrayConfig, transcript: Transcript, recorder: Any
         user=ssh.user,
         password=config.ssh_password if ssh.key_file is None else None,
         key_file=str(ssh.key_file) if ssh.key_file else None,
+        key_passphrase=config.ssh_key_passphrase if ssh.key_file else None,
         host_key=ssh.host_key,
         known_hosts=str(ssh.known_hosts) if ssh.known_hosts else None,
         timeout=float(ssh.timeout),

@@ -1,0 +1,118 @@
+"""The harness's SSH side (paramiko) against a simulated array's SSH server: host keys, logins, transcripts."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from harness.array_cli import ArrayCli, CliError, HostKeyMismatch, SshEndpoint, Transcript, parse_host_key
+from harness.mock.cli_sim import ArrayCLI
+from harness.mock.sshd import ArraySSHServer
+from harness.mock.topology import WorldSpec, build_world
+
+PASSWORD = "s3cret-pw"
+PASSPHRASE = "key-passphrase"
+
+
+@pytest.fixture(scope="module")
+def client_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """An ed25519 key encrypted with a passphrase, and its public line."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    path = tmp_path_factory.mktemp("keys") / "id_ed25519"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.BestAvailableEncryption(PASSPHRASE.encode()),
+        )
+    )
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return path, public.decode()
+
+
+@pytest.fixture(scope="module")
+def server(client_key: tuple[Path, str]) -> Iterator[ArraySSHServer]:
+    world = build_world(WorldSpec(groups=1, volumes_per_group=1))
+    with ArraySSHServer(
+        lambda: ArrayCLI(world, "primary"),
+        users={"3paradm": PASSWORD},
+        authorized_keys=[client_key[1]],
+        system_name=world.arrays["primary"].system_name,
+    ) as srv:
+        yield srv
+
+
+def cli_for(server: ArraySSHServer, transcript: Transcript | None = None, **overrides: object) -> ArrayCli:
+    settings: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "user": "3paradm",
+        "password": lambda: PASSWORD,
+        "host_key": server.host_key_line,
+        "timeout": 10,
+        "connect_retries": 1,
+    }
+    settings.update(overrides)
+    return ArrayCli("primary", SshEndpoint(**settings), transcript or Transcript())  # type: ignore[arg-type]
+
+
+def other_host_key() -> str:
+    private = ed25519.Ed25519PrivateKey.generate()
+    raw = private.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return raw.decode()
+
+
+def test_commands_run_and_land_in_the_transcript(server: ArraySSHServer) -> None:
+    transcript = Transcript()
+    cli = cli_for(server, transcript)
+    try:
+        ok = cli.run("showsys")
+        refused = cli.run("setrcopygroup restore -f nosuchgroup")
+    finally:
+        cli.close()
+    assert ok.ok and "s3par-sim-a" in ok.stdout and ok.ref == "cli-0"
+    assert not refused.ok and refused.error_text().startswith("Error:") and refused.ref == "cli-1"
+    assert [e.command for e in transcript.entries] == ["showsys", "setrcopygroup restore -f nosuchgroup"]
+    assert PASSWORD not in repr(transcript.entries)
+
+
+def test_a_different_host_key_stops_before_login(server: ArraySSHServer) -> None:
+    cli = cli_for(server, host_key=other_host_key())
+    with pytest.raises(HostKeyMismatch, match="does not match the configured one"):
+        cli.run("showsys")
+
+
+def test_wrong_password_is_named_as_a_login_problem(server: ArraySSHServer) -> None:
+    cli = cli_for(server, password=lambda: "wrong")
+    with pytest.raises(CliError, match=r"SSH login rejected; check ssh\.user and the password or key"):
+        cli.run("showsys")
+
+
+def test_login_with_an_encrypted_key_and_its_passphrase(server: ArraySSHServer, client_key: tuple[Path, str]) -> None:
+    cli = cli_for(server, password=None, key_file=str(client_key[0]), key_passphrase=lambda: PASSPHRASE)
+    try:
+        assert cli.run("showversion").ok
+    finally:
+        cli.close()
+
+
+def test_a_closed_port_says_what_to_check() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cli = ArrayCli("primary", SshEndpoint("127.0.0.1", port, host_key=other_host_key(), timeout=5), Transcript())
+    with pytest.raises(CliError, match=r"cannot connect over SSH .*check host and port"):
+        cli.run("showsys")
+
+
+def test_host_key_lines_with_or_without_a_host_field() -> None:
+    line = other_host_key()
+    assert parse_host_key(line).get_name() == "ssh-ed25519"
+    assert parse_host_key(f"[10.0.0.1]:22 {line} comment").get_base64() == line.split()[1]
+    with pytest.raises(CliError, match="not a valid ssh-ed25519 key"):
+        parse_host_key("ssh-ed25519 AAAAnotbase64!!")
