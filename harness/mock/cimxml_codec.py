@@ -2,7 +2,9 @@
 
 Requests are decoded with pywbem's *private* tuple-tree parser (``pywbem._tupletree`` and
 ``pywbem._tupleparse``); ``tests/test_cimxml_roundtrip.py`` pins its behaviour. Payload objects are
-encoded with pywbem's public ``tocimxmlstr()``; the envelope is written here.
+encoded with pywbem's public ``tocimxmlstr()``, except instances and instance paths, which go through
+the faster string writer in ``cimxml_fastxml`` (it falls back to ``tocimxmlstr()`` for shapes it does
+not handle; ``tests/test_cimxml_fastxml.py`` checks both agree). The envelope is written here.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from pywbem import (
 )
 from pywbem._tupleparse import TupleParser  # private API, pinned by pyproject + roundtrip test
 from pywbem._tupletree import xml_to_tupletree_sax  # private API, pinned likewise
+
+from harness.mock import cimxml_fastxml as fast
 
 __all__ = [
     "CIMRequest",
@@ -112,20 +116,23 @@ def decode_request(body: bytes) -> CIMRequest:
         raise RequestError(400, "request-not-valid", "expected CIM/MESSAGE/SIMPLEREQ")
     msg_attrs, call = message[1], message[2][2]
     if call[0] == "IMETHODCALL":
-        return CIMRequest(msg_attrs["ID"], msg_attrs["PROTOCOLVERSION"], True, call[1]["NAME"],
-                          call[2].strip("/"), list(call[3]))
+        return CIMRequest(
+            msg_attrs["ID"], msg_attrs["PROTOCOLVERSION"], True, call[1]["NAME"], call[2].strip("/"), list(call[3])
+        )
     target = call[2].copy()
     target.host = None
     target.namespace = (target.namespace or "").strip("/")
-    return CIMRequest(msg_attrs["ID"], msg_attrs["PROTOCOLVERSION"], False, call[1]["NAME"],
-                      target.namespace, list(call[3]), target)
+    return CIMRequest(
+        msg_attrs["ID"], msg_attrs["PROTOCOLVERSION"], False, call[1]["NAME"], target.namespace, list(call[3]), target
+    )
 
 
 # --------------------------------------------------------------------------- payload encoders
 
 
 def instance_xml(inst: CIMInstance) -> str:
-    return inst.tocimxmlstr(ignore_path=True)
+    xml = fast.instance_xml(inst)
+    return inst.tocimxmlstr(ignore_path=True) if xml is None else xml
 
 
 def class_xml(klass: CIMClass) -> str:
@@ -137,12 +144,14 @@ def classname_xml(name: str | CIMClassName) -> str:
 
 
 def instancename_xml(path: CIMInstanceName) -> str:
-    return path.tocimxmlstr(ignore_host=True, ignore_namespace=True)
+    xml = fast.instancename_xml(path)
+    return path.tocimxmlstr(ignore_host=True, ignore_namespace=True) if xml is None else xml
 
 
 def instancepath_xml(path: CIMInstanceName | CIMClassName) -> str:
     """INSTANCEPATH / CLASSPATH: the path must carry host and namespace."""
-    return tocimxmlstr(path)
+    xml = fast.path_xml(path) if isinstance(path, CIMInstanceName) else None
+    return tocimxmlstr(path) if xml is None else xml
 
 
 def named_instance_xml(inst: CIMInstance) -> str:
@@ -171,7 +180,8 @@ def qualifier_decl_xml(qd: CIMQualifierDeclaration) -> str:
     scopes = {k.upper(): bool(v) for k, v in qd.scopes.items()}
     if scopes.pop("ANY", False):
         scopes = dict.fromkeys(
-            ("CLASS", "ASSOCIATION", "REFERENCE", "PROPERTY", "METHOD", "PARAMETER", "INDICATION"), True)
+            ("CLASS", "ASSOCIATION", "REFERENCE", "PROPERTY", "METHOD", "PARAMETER", "INDICATION"), True
+        )
     qd.scopes = scopes
     return qd.tocimxmlstr()
 
@@ -185,8 +195,10 @@ def pull_params_xml(end_of_sequence: bool, context: str | None) -> str:
     """The EndOfSequence and EnumerationContext output PARAMVALUEs of Open*/Pull* responses."""
     eos = "TRUE" if end_of_sequence else "FALSE"
     ctx = "" if context is None else f"<VALUE>{escape(context)}</VALUE>"
-    return (f'<PARAMVALUE NAME="EndOfSequence" PARAMTYPE="boolean"><VALUE>{eos}</VALUE></PARAMVALUE>'
-            f'<PARAMVALUE NAME="EnumerationContext" PARAMTYPE="string">{ctx}</PARAMVALUE>')
+    return (
+        f'<PARAMVALUE NAME="EndOfSequence" PARAMTYPE="boolean"><VALUE>{eos}</VALUE></PARAMVALUE>'
+        f'<PARAMVALUE NAME="EnumerationContext" PARAMTYPE="string">{ctx}</PARAMVALUE>'
+    )
 
 
 # --------------------------------------------------------------------------- envelopes
@@ -195,30 +207,43 @@ def pull_params_xml(end_of_sequence: bool, context: str | None) -> str:
 def error_xml(exc: CIMError) -> str:
     desc = exc.status_description or ""
     insts = "".join(instance_xml(i) for i in (exc.instances or []))
-    return f"<ERROR CODE=\"{int(exc.status_code)}\" DESCRIPTION={quoteattr(desc)}>{insts}</ERROR>"
+    return f'<ERROR CODE="{int(exc.status_code)}" DESCRIPTION={quoteattr(desc)}>{insts}</ERROR>'
 
 
 def _finish(msg_id: str, protocol_version: str, inner: str) -> bytes:
-    xml = (f'<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID={quoteattr(msg_id)} '
-           f"PROTOCOLVERSION={quoteattr(protocol_version)}><SIMPLERSP>{inner}</SIMPLERSP></MESSAGE></CIM>")
-    # sblim-wbemcli's parser cannot read empty-element tags: write explicit open/close pairs.
-    xml = _EMPTY_TAG.sub(r"<\1\2></\1>", xml)
+    xml = (
+        f'<CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID={quoteattr(msg_id)} '
+        f"PROTOCOLVERSION={quoteattr(protocol_version)}><SIMPLERSP>{inner}</SIMPLERSP></MESSAGE></CIM>"
+    )
+    # sblim-wbemcli's parser cannot read empty-element tags: write explicit open/close pairs. The fast
+    # writer never writes one (and escaped text cannot contain "/>"), so a reply built only from its
+    # output skips the regex, which costs as much as the encoding on a large enumeration.
+    if "/>" in xml:
+        xml = _EMPTY_TAG.sub(r"<\1\2></\1>", xml)
     return (XML_DECL + xml).encode("utf-8")
 
 
-def imethod_response(req: CIMRequest, *, returnvalue: str | None = None, out_params: str = "",
-                     error: CIMError | None = None) -> bytes:
+def imethod_response(
+    req: CIMRequest, *, returnvalue: str | None = None, out_params: str = "", error: CIMError | None = None
+) -> bytes:
     """IMETHODRESPONSE with ERROR, or IRETURNVALUE (None = void) followed by PARAMVALUEs."""
     if error is not None:
         body = error_xml(error)
     else:
         body = ("" if returnvalue is None else f"<IRETURNVALUE>{returnvalue}</IRETURNVALUE>") + out_params
-    return _finish(req.msg_id, req.protocol_version,
-                   f"<IMETHODRESPONSE NAME={quoteattr(req.method)}>{body}</IMETHODRESPONSE>")
+    return _finish(
+        req.msg_id, req.protocol_version, f"<IMETHODRESPONSE NAME={quoteattr(req.method)}>{body}</IMETHODRESPONSE>"
+    )
 
 
-def method_response(req: CIMRequest, *, return_type: str | None = None, return_value: Any = None,
-                    out_params: str = "", error: CIMError | None = None) -> bytes:
+def method_response(
+    req: CIMRequest,
+    *,
+    return_type: str | None = None,
+    return_value: Any = None,
+    out_params: str = "",
+    error: CIMError | None = None,
+) -> bytes:
     """METHODRESPONSE with ERROR, or RETURNVALUE followed by output PARAMVALUEs."""
     if error is not None:
         body = error_xml(error)
@@ -230,5 +255,6 @@ def method_response(req: CIMRequest, *, return_type: str | None = None, return_v
                 value = f"<VALUE.REFERENCE>{value}</VALUE.REFERENCE>"
         ptype = f" PARAMTYPE={quoteattr(return_type)}" if return_type else ""
         body = f"<RETURNVALUE{ptype}>{value}</RETURNVALUE>{out_params}"
-    return _finish(req.msg_id, req.protocol_version,
-                   f"<METHODRESPONSE NAME={quoteattr(req.method)}>{body}</METHODRESPONSE>")
+    return _finish(
+        req.msg_id, req.protocol_version, f"<METHODRESPONSE NAME={quoteattr(req.method)}>{body}</METHODRESPONSE>"
+    )
