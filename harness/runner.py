@@ -125,9 +125,7 @@ def print_plan(target: TargetConfig, request: RunRequest) -> None:
         if not stages or stages[-1][0] != stage:
             stages.append((stage, []))
         stages[-1][1].append(row.id)
-    graph = StageGraph(available=set(target.action_specs()) | ({"primary_down", "primary_up", "recover_fails",
-                       "restore_fails", "sync_status_new", "sync_status_notsynced", "sync_status_stale"}
-                       if target.is_simulated else set()))  # fmt: skip
+    graph = StageGraph(available=target.action_names())
     group = target.groups[0] if target.groups else "<group>"
     names = {"primary": group, "secondary": f"{group}.r<primary system id>"}
     print(f"plan for group {group} ({target.topology}, {'simulated' if target.is_simulated else 'real'} arrays):")

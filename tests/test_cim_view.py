@@ -32,16 +32,6 @@ RECOVERING = (3, 10, 8)
 RESTORING = (4, 6, 12)
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def world(clock: ManualClock) -> World:
-    return build_world(WorldSpec(topology="pair", groups=2, volumes_per_group=2), clock=clock)
-
-
 def backend(world: World, array: str, deviations: Deviations | None = None) -> ArrayCIMBackend:
     return ArrayCIMBackend(world, array, deviations)
 

@@ -34,16 +34,6 @@ def capture_body(name: str) -> str:
     return (CAPTURES / name).read_text().split("\n", 1)[1]
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def world(clock: ManualClock) -> World:
-    return build_world(WorldSpec(topology="pair", groups=2, volumes_per_group=2), clock=clock)
-
-
 def cli(world: World, array: str, deviations: Deviations | None = None) -> ArrayCLI:
     return ArrayCLI(world, array, deviations)
 

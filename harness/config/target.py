@@ -165,6 +165,14 @@ class TargetConfig(_Strict):
                     specs[name] = action.model_dump(mode="json", exclude_none=True)
         return specs
 
+    def action_names(self) -> set[str]:
+        """Events and faults a run of this target can carry out: the configured ones, plus for the
+        built-in simulated arrays the control actions `with_simulated_arrays` fills in by default."""
+        names = set(self.action_specs())
+        if self.is_simulated:
+            names |= set(_SIMULATED_EVENTS) | set(_SIMULATED_FAULTS)
+        return names
+
     def disruptive_allowed(self, allow_disruptive_flag: bool) -> bool:
         """Disruptive rows run only when the file says so AND the command line says --allow-disruptive;
         the built-in simulated arrays, started and discarded by the run itself, need only the file's consent."""
