@@ -15,8 +15,8 @@ import pytest
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.drive import stage_for_row, tour_position
-from harness.results import default_report_dir
-from harness.run import Run, verdict_exit_code
+from harness.results import RunScope, default_report_dir
+from harness.run import Run
 from harness.spec import load_spec
 
 ROW_ID = re.compile(r"\b(T10[67]-\d\d[b]?|SLD-\d\d|RULE-\d\d)\b")
@@ -41,6 +41,8 @@ class HarnessPlugin:
         self.pytest_config: pytest.Config | None = None
         self.document: dict[str, Any] | None = None
         self.exit_code: int | None = None
+        self.scope = RunScope(selected=set())
+        self.row_of_node: dict[str, str | None] = {}
 
     def configure_from(self, pytest_config: pytest.Config) -> None:
         if self.target is None:
@@ -101,10 +103,46 @@ class HarnessPlugin:
                 item.add_marker(getattr(pytest.mark, found))
         items.sort(key=_tour_key)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The rows in scope by selection: those pytest will run after ids, tags, -k and -m."""
+        assert self.scope.selected is not None
+        self.row_of_node.update({item.nodeid: item_row_id(item) for item in session.items})
+        self.scope.selected |= {row for row in self.row_of_node.values() if row}
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.scope.problems.append(f"pytest could not collect {report.nodeid or 'the suite'}: "
+                                       f"{_failure_text(report)}")  # fmt: skip
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """A pytest failure the row's own verdict does not explain (a crash in the harness) is kept, so the
+        row becomes ERROR instead of whatever was recorded before it broke."""
+        if not report.failed:
+            return
+        row = self.row_of_node.get(report.nodeid)
+        text = f"pytest {report.when} failed: {_failure_text(report)}"
+        if row is None:
+            self.scope.problems.append(f"{report.nodeid}: {text}")
+        else:
+            self.scope.problems_by_row.setdefault(row, text)
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.scope.interrupted = True
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            self.scope.interrupted = True
+        if self.scope.interrupted:
+            self.scope.problems.append("the run was interrupted")
+        if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+            self.scope.problems.append("pytest stopped with an internal error")
+        if self.run is None and (self.scope.selected or self.scope.problems):
+            assert self.target is not None and self.report_dir is not None
+            self.run = Run(self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive,
+                           group=self.group, progress=self.progress)  # fmt: skip
         if self.run is not None:
-            self.document = self.run.finish()
-            self.exit_code = verdict_exit_code(self.document)
+            self.document = self.run.finish(self.scope)
+            self.exit_code = int(self.document["exit_code"])
 
 
 def item_row_id(item: pytest.Item) -> str | None:
@@ -115,6 +153,15 @@ def item_row_id(item: pytest.Item) -> str | None:
     doc = getattr(getattr(item, "function", None), "__doc__", "") or ""
     found = ROW_ID.search(doc)
     return found.group(1) if found else None
+
+
+def _failure_text(report: pytest.TestReport | pytest.CollectReport) -> str:
+    """One line for what broke; never the traceback or frame locals (they may hold secrets)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message).splitlines()[0][:300]
+    text = str(report.longrepr or "").strip().splitlines()
+    return text[-1][:300] if text else "no detail"
 
 
 def _tour_key(item: pytest.Item) -> tuple[int, int]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from harness.array_cli import Transcript
 from harness.observe import Observation
+from harness.overall import Overall, judge_run, scoped_rows
 from harness.spec import load_spec
 from harness.verdicts import SEVERITY
 
@@ -57,16 +58,26 @@ class ResultsWriter:
         observation_count: int,
         transcript: Transcript,
         final_state: dict[str, Any],
+        scope: RunScope,
     ) -> dict[str, Any]:
         with self._lock:
             self._observations.close()
         with (self.report_dir / "transcript.jsonl").open("w") as sink:
             for entry in transcript.entries:
                 sink.write(json.dumps(asdict(entry)) + "\n")
+        rows = scoped_rows(
+            self.rows,
+            topology=manifest.get("topology"),
+            selected=scope.selected,
+            undecided_why=scope.undecided_why(),
+            problems_by_row=scope.problems_by_row,
+        )
+        overall = judge_run(rows, problems=scope.problems, final_states=[final_state])
         document = {
+            **overall_fields(overall),
             "manifest": manifest,
             "final_state": final_state,
-            "rows": all_rows(self.rows),
+            "rows": rows,
             "events": events,
             "errata": load_spec().errata,
             "evidence": {
@@ -80,29 +91,33 @@ class ResultsWriter:
         return document
 
 
-def all_rows(decided: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per documented id, in the spec's order; ids the run did not address are skipped."""
-    spec = load_spec()
-    rows = []
-    for row_id, row in spec.rows.items():
-        entry = decided.get(row_id) or {
-            "id": row_id,
-            "verdict": "skipped",
-            "array": row.array,
-            "expected": {},
-            "observed": {},
-            "reason": "not run: not selected, or not addressable with this target's topology",
-            "evidence": [],
-            "erratum": row.erratum,
-        }
-        rows.append({**entry, "table": row.table})
-    return rows
+@dataclass
+class RunScope:
+    """What pytest selected and what broke outside the row verdicts (from the pytest plugin)."""
 
+    selected: set[str] | None = None  # row ids collected after the user's selection; None: every row
+    problems: list[str] = field(default_factory=list)  # run-level: pytest errors, interruption, setup
+    problems_by_row: dict[str, str] = field(default_factory=dict)  # row id -> how its pytest item broke
+    interrupted: bool = False
+
+    def undecided_why(self) -> str:
+        if self.interrupted:
+            return "the run was interrupted before this row was decided"
+        if self.problems:
+            return f"the run broke before this row was decided ({self.problems[0]})"
+        return "the row's test never ran to a verdict"
+
+
+def overall_fields(overall: Overall) -> dict[str, Any]:
+    """The top-level fields of results.json that state the overall verdict."""
+    return {"verdict": overall.verdict, "headline": overall.headline, "exit_code": overall.exit_code,
+            "overall": overall.to_dict()}  # fmt: skip
 
 
 def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
     """results.json for several groups: each row's verdict is the worst over the groups that ran it
-    (skipped only where every group skipped it); each group's own result stays in `groups`."""
+    (skipped only where every group skipped it); each group's own result stays in `groups`. The overall
+    verdict is judged over the merged rows, with every group's run-level problems."""
     documents = {
         g: json.loads((d / "results.json").read_text()) for g, d in runs.items() if (d / "results.json").exists()
     }
@@ -112,10 +127,10 @@ def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
         # a rule one group could not exercise says nothing against the groups that did
         neutral = ("skipped", "not_observed") if row_id.startswith("RULE-") else ("skipped",)
         ran = {g: r for g, r in per_group.items() if r["verdict"] not in neutral} or per_group
-        worst = min(ran.values(), key=lambda r: [str(v) for v in SEVERITY].index(r["verdict"]))
-        deciding = [g for g, r in ran.items() if r["verdict"] == worst["verdict"]]
+        worst_row = min(ran.values(), key=lambda r: [str(v) for v in SEVERITY].index(r["verdict"]))
+        deciding = [g for g, r in ran.items() if r["verdict"] == worst_row["verdict"]]
         rows.append({
-            **worst,
+            **worst_row,
             "reason": "; ".join(f"{g}: {ran[g]['reason']}" for g in deciding),
             "evidence": [],
             "groups": {g: {"verdict": r["verdict"], "reason": r["reason"], "run": runs[g].name}
@@ -124,7 +139,12 @@ def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
     first = next(iter(documents.values()), {"manifest": {}})
     manifest = {**first["manifest"], "groups": list(documents), "group": None,
                 "group_runs": {g: str(runs[g].name) for g in documents}}  # fmt: skip
+    missing = [g for g in runs if g not in documents]
+    problems = [p for doc in documents.values() for p in (doc.get("overall") or {}).get("problems", [])]
+    problems += [f"group {g}: no results.json was written" for g in missing]
+    overall = judge_run(rows, problems=problems, final_states=[d.get("final_state") for d in documents.values()])
     document = {
+        **overall_fields(overall),
         "manifest": manifest,
         "final_state": {g: doc.get("final_state") for g, doc in documents.items()},
         "rows": rows,

@@ -18,7 +18,10 @@ from harness.array_cli import Transcript
 from harness.config import ConfigError, TargetConfig
 from harness.journey import Journey, Progress, RunContext, stderr_progress
 from harness.mock.deviations import DeviationError
-from harness.verdicts import Expectation, RowResult, Verdict
+from harness.overall import UNDECIDED
+from harness.results import RunScope
+from harness.verdicts import Expectation, RowResult
+from harness.verdicts import error as error_result
 from harness.verdicts import skipped as skipped_result
 
 
@@ -99,7 +102,7 @@ class Run:
         self, evaluate: Callable[[Journey], RowResult], row_id: str, array: str | tuple[str, ...] | None
     ) -> RowResult:
         if self.setup_error or self.journey is None:
-            return skipped_result(row_id, self.setup_error or "the run did not start", array)
+            return error_result(row_id, f"{UNDECIDED}: {self.setup_error or 'the run did not start'}", array)
         return evaluate(self.journey)
 
     def record(self, result: RowResult) -> RowResult:
@@ -111,8 +114,9 @@ class Run:
         return result
 
     # ------------------------------------------------------------------ end
-    def finish(self) -> dict[str, Any]:
-        """Teardown, stop the simulated arrays, write results.json; returns its document."""
+    def finish(self, scope: RunScope | None = None) -> dict[str, Any]:
+        """Teardown, stop the simulated arrays, write results.json (with the overall verdict, judged over
+        `scope`); returns its document."""
         try:
             if self.journey is not None:
                 self.journey.close()
@@ -123,7 +127,10 @@ class Run:
         events = journey.timeline.events if journey else []
         observations = len(journey.timeline.observations) if journey else 0
         final = journey.final_state if journey else {}
-        return self.results.finish(self.manifest(), events, observations, self.transcript, final)
+        scope = scope or RunScope()
+        if self.setup_error:
+            scope.problems.insert(0, f"the run did not start: {self.setup_error}")
+        return self.results.finish(self.manifest(), events, observations, self.transcript, final, scope)
 
     def manifest(self) -> dict[str, Any]:
         import pywbem
@@ -148,11 +155,3 @@ class Run:
             "arrays": arrays,
             "setup_error": self.setup_error,
         }
-
-
-def verdict_exit_code(document: dict[str, Any]) -> int:
-    """0 when the run got going and no row is FAIL or ERROR, else 1."""
-    if document["manifest"].get("setup_error"):
-        return 1
-    bad = {str(Verdict.FAIL), str(Verdict.ERROR)}
-    return 1 if any(r.get("verdict") in bad for r in document["rows"]) else 0

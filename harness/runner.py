@@ -11,11 +11,11 @@ from harness.config import ConfigError, TargetConfig, builtin_config, load_confi
 from harness.drive import NATURAL, NoPath, StageGraph, stage_for_row, tour_position
 from harness.mock.cim_view import load_deviations
 from harness.mock.deviations import DeviationError
+from harness.overall import EXIT_CODES, EXIT_USAGE
 from harness.report import render_after_run
+from harness.report.junit import add_overall_verdict
 from harness.results import default_report_dir, merge_group_runs
 from harness.spec import load_spec
-
-EXIT_USAGE = 2
 
 
 @dataclass
@@ -74,10 +74,12 @@ def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
         assert group is not None
         print(f"== group {group} ==", file=sys.stderr, flush=True)
         codes[group] = _session(target, request, report_dir / group, group)
-    merge_group_runs(report_dir, {g: report_dir / g for g in codes})
+    if any(code == EXIT_USAGE for code in codes.values()):
+        return EXIT_USAGE
+    document = merge_group_runs(report_dir, {g: report_dir / g for g in codes})
     render_after_run(report_dir)
-    print(f"results (all groups): {report_dir / 'results.json'}", file=sys.stderr)
-    return max(codes.values())
+    _finish_line(f"results (all groups): {report_dir / 'results.json'}", document["headline"])
+    return int(document["exit_code"])
 
 
 def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group: str | None) -> int:
@@ -101,11 +103,22 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
         *request.pytest_args,
     ]
     code = pytest.main(args, plugins=[plugin_module, plugin])
+    if plugin.document is None:
+        if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+            return EXIT_USAGE
+        print(f"ERROR: pytest ended ({code!s}) before the run wrote any result", file=sys.stderr)
+        return EXIT_CODES["error"]
+    add_overall_verdict(report_dir / "junit.xml", plugin.document)
     render_after_run(report_dir)
-    print(f"results: {report_dir / 'results.json'}", file=sys.stderr)
-    if plugin.exit_code is not None:
-        return plugin.exit_code
-    return EXIT_USAGE if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED) else 1
+    _finish_line(f"results: {report_dir / 'results.json'}", plugin.document["headline"])
+    assert plugin.exit_code is not None
+    return plugin.exit_code
+
+
+def _finish_line(where: str, headline: str) -> None:
+    """The console's last line is the overall verdict, as results.json, the report and junit.xml say it."""
+    print(where, file=sys.stderr, flush=True)
+    print(headline, flush=True)
 
 
 def print_plan(target: TargetConfig, request: RunRequest) -> None:

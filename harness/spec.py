@@ -29,6 +29,7 @@ class Row:
     text: str = ""  # sequence of events, rule text
     erratum: str | None = None
     note: str | None = None
+    needs: str | None = None  # rules: "dr_tour" when only the DR sequence can exercise the rule
 
     @property
     def in_progress(self) -> bool:
@@ -81,7 +82,7 @@ def load_spec() -> Spec:
     for entry in data["sld"]:
         rows[entry["id"]] = Row(id=entry["id"], table="sld", cim=_cim(entry), text=entry.get("rule", ""))
     for entry in data["rules"]:
-        rows[entry["id"]] = Row(id=entry["id"], table="rules", text=entry["text"])
+        rows[entry["id"]] = Row(id=entry["id"], table="rules", text=entry["text"], needs=entry.get("needs"))
     return Spec(enums=data["enums"], rows=rows, errata=data["errata"])
 
 

@@ -85,7 +85,9 @@ def test_the_model_of_a_run_dir_matches_its_results(full_run: Path) -> None:
     view = load_view(full_run)
     assert view.complete and view.overall == "conformant"
     assert [r.id for r in view.rows] == [r["id"] for r in doc["rows"]]
-    assert {v: n for v, n in view.counts.items() if n} == dict(Counter(r["verdict"] for r in doc["rows"]))
+    shown = Counter(r["verdict"] if r["in_scope"] else "out_of_scope" for r in doc["rows"])
+    assert {v: n for v, n in view.counts.items() if n} == dict(shown)
+    assert view.overall_note == doc["headline"]
     t107 = view.table("table107")
     assert [r.id for r in t107] == [r.id for r in load_spec().table("table107")]
     for row in t107:
@@ -94,7 +96,9 @@ def test_the_model_of_a_run_dir_matches_its_results(full_run: Path) -> None:
     assert t107[1].cells[3].expected == "Failing Over (11)"
     assert [a.key for a in view.arrays] == ["primary", "secondary"]
     assert all(a.model and a.serial and a.os_version and a.provider for a in view.arrays)
-    assert {r.id for r in view.rows if r.verdict == "skipped"} <= {ids for _, group in view.skipped for ids in group}
+    assert {r.id for r in view.rows if r.verdict in ("skipped", "out_of_scope")} == {
+        ids for _, group in view.skipped for ids in group
+    }
     errata = {eid: ids for eid, _, ids in view.errata}
     assert "T107-02" in errata["E1"] and "T107-03b" in errata["E2"] and "T106-06" in errata["E5"]
 
@@ -152,7 +156,8 @@ def test_smis_harness_run_wrote_a_self_contained_report(full_run: Path) -> None:
         assert str(doc["manifest"][key]) in text, key
     for array in doc["manifest"]["arrays"].values():
         assert array["system_name"] in text and array["serial"] in text and array["provider_version"] in text
-    assert "the target is a pair: SLD rows need an SLD trio" in text  # why SLD rows were skipped
+    assert "SLD rows need an SLD trio target" in text  # why SLD rows do not count
+    assert doc["headline"] in text
 
 
 def test_the_full_report_stays_small(full_run: Path) -> None:
@@ -160,7 +165,7 @@ def test_the_full_report_stays_small(full_run: Path) -> None:
     assert size < SIZE_LIMIT, f"{size} bytes"
 
 
-def test_an_interrupted_run_is_reported_as_incomplete(full_run: Path, tmp_path: Path) -> None:
+def test_an_interrupted_run_is_an_error_with_its_undecided_rows(full_run: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "interrupted"
     run_dir.mkdir()
     lines = (full_run / "results.jsonl").read_text().splitlines()
@@ -168,8 +173,12 @@ def test_an_interrupted_run_is_reported_as_incomplete(full_run: Path, tmp_path: 
     shutil.copy(full_run / "observations.jsonl", run_dir)
     assert main(["report", str(run_dir)]) == 0
     view = load_view(run_dir)
-    assert view.overall == "incomplete" and not view.complete
-    assert view.counts["not_reached"] == len(load_spec().rows) - 10
+    assert view.overall == "error" and not view.complete
+    sld = len(load_spec().table("sld"))  # a pair's observations: SLD rows are out of scope (decided first)
+    assert view.counts["error"] == len(load_spec().rows) - 10
+    assert view.counts["out_of_scope"] == sld
+    undecided = [r for r in view.rows if r.verdict == "error"]
+    assert all(r.reason.startswith("not decided: the run was interrupted") for r in undecided)
     assert any("results.jsonl line 11" in w for w in view.warnings)
     html = (run_dir / "index.html").read_text()
     assert 'id="incomplete"' in html and "INCOMPLETE RUN" in html

@@ -103,8 +103,10 @@ def rows_of(run_dir: Path) -> list[dict[str, Any]]:
     return json.loads((run_dir / "results.json").read_text())["rows"]
 
 
-def test_the_page_loads_without_console_errors_or_network(page: Any, tmp_path: Path) -> None:
+def test_the_page_loads_without_console_errors_or_network(page: Any, tmp_path: Path, deviation_run: Path) -> None:
     assert page.locator("#overall").inner_text().strip().upper() == "NOT CONFORMANT"
+    headline = json.loads((deviation_run / "results.json").read_text())["headline"]
+    assert page.locator("#top .note").inner_text().strip() == headline
     page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
     assert (tmp_path / "report.png").stat().st_size > 10_000
     assert page.problems == []
@@ -112,7 +114,7 @@ def test_the_page_loads_without_console_errors_or_network(page: Any, tmp_path: P
 
 
 def test_the_counts_shown_equal_results_json(page: Any, deviation_run: Path) -> None:
-    counts = Counter(r["verdict"] for r in rows_of(deviation_run))
+    counts = Counter(r["verdict"] if r["in_scope"] else "out_of_scope" for r in rows_of(deviation_run))
     shown = {}
     for box in page.locator("#counts .count").all():
         shown[box.get_attribute("data-verdict")] = int(box.locator(".n").inner_text())

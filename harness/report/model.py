@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.overall import Overall, judge_run, scoped_rows, worst
 from harness.showrcopy import ShowrcopyParseError, parse_showsys
 from harness.spec import CIM_PROPERTIES, load_spec
 
-VERDICTS = ("pass", "fail", "error", "not_observed", "skipped", "not_reached")
+VERDICTS = ("pass", "fail", "error", "not_observed", "skipped", "out_of_scope")
 VERDICT_LABELS = {
     "pass": "Pass",
     "fail": "Fail",
     "error": "Error",
     "not_observed": "Not observed",
     "skipped": "Skipped",
-    "not_reached": "Not reached",
+    "out_of_scope": "Out of scope",
 }
 TABLES = {
     "table107": "Table 107 — CopyState/SyncState/ProgressStatus transitions during disaster recovery",
@@ -33,13 +34,14 @@ TABLES = {
     "sld": "Synchronous Long Distance (SLD) backup link",
     "rules": "Rules checked on every observation",
 }
-OVERALL_LABELS = {"conformant": "Conformant", "not_conformant": "Not conformant", "incomplete": "Incomplete"}
+OVERALL_LABELS = {"conformant": "Conformant", "not_conformant": "Not conformant", "incomplete": "Incomplete",
+                  "error": "Error"}  # fmt: skip
 PAIR_PROPERTIES = (*CIM_PROPERTIES, "RequestedCopyState", "RoleReversed", "Mode", "UndiscoveredElement")
 ENUM_OF = {"RequestedCopyState": "CopyState"}
 MAX_EVIDENCE = 8  # evidence observations shown per row (first and last halves when there are more)
 MAX_ACTIONS = 6  # commands / events shown per row
 MAX_VIOLATIONS = 10
-NOT_REACHED = "not decided: the run was interrupted before this row finished"
+INTERRUPTED = "the run was interrupted before this row was decided (results.json was never written)"
 _ROW_ID = re.compile(r"\b(?:T10[67]-\d\d[b]?|SLD-\d\d|RULE-\d\d)\b")
 
 
@@ -64,6 +66,7 @@ class RunData:
     observations: list[dict[str, Any]]  # in seq order
     transcript: dict[str, dict[str, Any]]  # ref -> CliResult dict
     warnings: list[str] = field(default_factory=list)
+    overall: Overall | None = None  # as results.json states it (None: judge the rows here)
 
     def __post_init__(self) -> None:
         self.by_seq = {int(o["seq"]): o for o in self.observations}
@@ -97,20 +100,36 @@ def load_run(path: Path | str) -> RunData:
         if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
             raise ReportError(f"{path / 'results.json'}: not a results document (no rows list)")
         rows = [r for r in doc["rows"] if isinstance(r, dict) and "id" in r]
+        overall = _stated_overall(doc)
         for sub in (doc.get("manifest") or {}).get("group_runs", {}).values():  # multi-group run: identities
             if not transcript and "/" not in str(sub):
                 transcript = {e["ref"]: e for e in _jsonl(path / str(sub) / "transcript.jsonl", warnings)
                               if e.get("ref") and e.get("command") == "showsys"}  # fmt: skip
         return RunData(path, True, doc.get("manifest") or {}, rows, doc.get("events") or [],
                        doc.get("errata") or spec.errata, doc.get("final_state") or {}, observations, transcript,
-                       warnings)  # fmt: skip
+                       warnings, overall)  # fmt: skip
     decided = {r["id"]: r for r in _jsonl(path / "results.jsonl", warnings) if isinstance(r, dict) and "id" in r}
-    rows = []
-    for row_id, row in spec.rows.items():
-        entry = decided.get(row_id) or {"id": row_id, "verdict": "not_reached", "array": row.array, "expected": {},
-                                        "observed": {}, "reason": NOT_REACHED, "evidence": [], "erratum": row.erratum}
-        rows.append({**entry, "table": row.table})  # fmt: skip
-    return RunData(path, False, {}, rows, [], spec.errata, {}, observations, transcript, warnings)
+    topology = _topology_seen(observations)
+    rows = scoped_rows(decided, topology=topology, selected=None, undecided_why=INTERRUPTED)
+    overall = judge_run(rows, problems=["the run was interrupted: results.json was never written"])
+    return RunData(path, False, {}, rows, [], spec.errata, {}, observations, transcript, warnings, overall)
+
+
+def _stated_overall(doc: dict[str, Any]) -> Overall | None:
+    stated = doc.get("overall")
+    if not isinstance(stated, dict) or stated.get("verdict") not in OVERALL_LABELS:
+        return None
+    return Overall(str(stated["verdict"]), str(stated.get("headline", "")), dict(stated.get("counts") or {}),
+                   dict(stated.get("out_of_scope") or {}), list(stated.get("problems") or []),
+                   bool(stated.get("left_unnatural")))  # fmt: skip
+
+
+def _topology_seen(observations: list[dict[str, Any]]) -> str | None:
+    """An interrupted run wrote no manifest: its observations tell which arrays it had."""
+    arrays = {o.get("array") for o in observations}
+    if arrays & {"sync_secondary", "periodic_secondary"}:
+        return "sld"
+    return "pair" if arrays else None
 
 
 def _jsonl(path: Path, warnings: list[str]) -> list[Any]:
@@ -278,10 +297,10 @@ def build_view(data: RunData, *, evidence: bool = True) -> RunView:
     actions = run_actions(data)
     rows = [_row_view(row, data, errata_rows, actions, evidence) for row in data.rows]
     counts = Counter(r.verdict for r in rows)
-    overall, note = _overall(data, rows, counts)
+    overall, note = _overall(data)
     skipped: dict[str, list[str]] = {}
     for row in rows:
-        if row.verdict in ("skipped", "not_reached"):
+        if row.verdict in ("skipped", "out_of_scope"):
             skipped.setdefault(row.reason, []).append(row.id)
     errata = [(eid, text, sorted(errata_rows.get(eid, ()))) for eid, text in data.errata.items()]
     return RunView(
@@ -290,7 +309,7 @@ def build_view(data: RunData, *, evidence: bool = True) -> RunView:
         complete=data.complete,
         overall=overall,
         overall_note=note,
-        counts={v: counts.get(v, 0) for v in VERDICTS if counts.get(v, 0) or v != "not_reached"},
+        counts={v: counts.get(v, 0) for v in VERDICTS if counts.get(v, 0) or v != "out_of_scope"},
         manifest=data.manifest,
         arrays=_arrays(data),
         rows=rows,
@@ -307,23 +326,18 @@ def load_view(path: Path | str, *, evidence: bool = True) -> RunView:
     return build_view(load_run(path), evidence=evidence)
 
 
-def _overall(data: RunData, rows: list[RowView], counts: Counter[str]) -> tuple[str, str]:
-    total = len(rows)
-    summary = f"{counts.get('pass', 0)} of {total} documented rows passed"
-    failed = counts.get("fail", 0) + counts.get("error", 0)
-    if not data.complete:
-        decided = total - counts.get("not_reached", 0)
-        return "incomplete", (f"the run was interrupted: results.json was not written; {decided} of {total} rows "
-                              f"were decided before it stopped ({failed} failed or in error)")  # fmt: skip
-    setup = data.manifest.get("setup_error")
-    if setup:
-        return "incomplete", f"the run could not start: {setup}"
-    if counts.get("pass", 0) == 0 and not failed:
-        return "incomplete", "no row was checked"
-    if failed:
-        return "not_conformant", f"{failed} row{'s' if failed != 1 else ''} failed or in error; {summary}"
-    others = [f"{counts[v]} {VERDICT_LABELS[v].lower()}" for v in ("not_observed", "skipped") if counts.get(v)]
-    return "conformant", f"no row failed; {summary}" + (f" ({', '.join(others)})" if others else "")
+def _overall(data: RunData) -> tuple[str, str]:
+    """The verdict the rows support, judged with the same function that judged the run. When results.json
+    states another (edited by hand, or written by another harness version), the worse one is shown and
+    the report says so."""
+    stated = data.overall
+    judged = judge_run(data.rows, problems=stated.problems if stated else (), final_states=[data.final_state])
+    if stated is None or stated.verdict == judged.verdict:
+        return judged.verdict, stated.headline if stated else judged.headline
+    shown = worst([stated.verdict, judged.verdict])
+    data.warnings.append(f"results.json states {stated.verdict.upper()} but its rows give {judged.verdict.upper()} "
+                         f"({judged.headline}): the worse is shown")  # fmt: skip
+    return shown, (stated if shown == stated.verdict else judged).headline
 
 
 def _arrays(data: RunData) -> list[ArrayInfo]:
@@ -365,7 +379,7 @@ def _row_view(
 ) -> RowView:
     spec_row = load_spec().rows.get(row["id"])
     table = row.get("table") or (spec_row.table if spec_row else "other")
-    verdict = str(row.get("verdict") or "error")
+    verdict = "out_of_scope" if row.get("in_scope") is False else str(row.get("verdict") or "error")
     arrays = _arrays_of(row)
     text = spec_row.text if spec_row else ""
     errata = [(eid, data.errata.get(eid, "")) for eid, ids in sorted(errata_rows.items()) if row["id"] in ids]
@@ -375,7 +389,8 @@ def _row_view(
         verdict=verdict,
         arrays=arrays,
         text=text,
-        reason=str(row.get("reason") or ""),
+        reason=str(row.get("out_of_scope") or row.get("reason") or "") if verdict == "out_of_scope"
+        else str(row.get("reason") or ""),
         cells=_cells(row, table, verdict),
         errata=errata,
         note=spec_row.note if spec_row else None,
@@ -655,11 +670,7 @@ class CombinedView:
 
     @property
     def overall(self) -> str:
-        states = {r.overall for r in self.runs}
-        for state in ("not_conformant", "incomplete"):
-            if state in states:
-                return state
-        return "conformant"
+        return worst(r.overall for r in self.runs)
 
 
 def build_combined(runs: list[RunView]) -> CombinedView:
@@ -674,7 +685,7 @@ def build_combined(runs: list[RunView]) -> CombinedView:
         for run in runs:
             found = next((r for r in run.rows if r.id == row_id), None)
             if found is None:
-                cells.append(CombinedCell("not_reached", "", "not in this run"))
+                cells.append(CombinedCell("out_of_scope", "", "not in this run"))
                 continue
             table = found.table
             detail = "; ".join(f"{cell_label(c.key)} {c.expected} — observed {c.observed}" for c in found.failed_cells)

@@ -23,7 +23,7 @@ LANE_H = 15
 LANE_GAP = 3
 LANES = ("Role", "CopyState", "SyncState", "ProgressStatus")
 VERDICT_FILL = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700", "not_observed": "#8c959f",
-                "skipped": "#afb8c1", "not_reached": "#afb8c1"}  # fmt: skip
+                "skipped": "#afb8c1", "out_of_scope": "#afb8c1"}  # fmt: skip
 PALETTE = ("#dbe9f9", "#e4dcf5", "#d5efe9", "#f6e7c8", "#f3d9e6", "#e2ecd0", "#d9e2ec", "#f1e0d3",
            "#cfe3f0", "#ece4f6", "#dff1dc", "#f7efd2", "#e7e1da", "#d8ecf3", "#efdcea")  # fmt: skip
 ROLE_COLOURS = {"Primary": "#cfe0f7", "Secondary": "#e1d8f4", "Primary-Rev": "#f7dcc4", "Secondary-Rev": "#f3d0e0"}
