@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -75,12 +76,18 @@ def _parser() -> argparse.ArgumentParser:
         "bundle",
         help="pack a run for certification review (.tar.gz with SHA256SUMS), or verify such a bundle",
         description="Pack RUN_DIR (results, evidence, manifest, report, SHA256SUMS) into a .tar.gz (.zip if --out "
-        "ends in .zip), or with --verify FILE check every hash. Exit 0: written / verified; 1: files altered, "
-        "missing or extra; 2: missing or unusable run directory or archive.",
+        "ends in .zip) and print the SHA-256 of its SHA256SUMS (compare it out of band); --sign KEY signs "
+        "SHA256SUMS with an Ed25519 key (OpenSSH SSHSIG, namespace smis-harness; passphrase from "
+        "$SMIS_HARNESS_SIGN_PASSPHRASE). With --verify FILE check every hash, the signature (against --pubkey "
+        "when given) and that the report states the verdict results.json's rows give. Exit 0: written / "
+        "verified; 1: files altered, missing or extra, a bad or missing signature, or a verdict mismatch; "
+        "2: missing or unusable run directory, archive or key.",
     )
     bundle.add_argument("run_dir", nargs="?", metavar="RUN_DIR", help="the run directory to pack")
     bundle.add_argument("--out", metavar="FILE", help="archive to write (default: <RUN_DIR>.tar.gz beside it)")
     bundle.add_argument("--verify", metavar="FILE", help="check a bundle instead of writing one")
+    bundle.add_argument("--sign", metavar="KEY", help="sign SHA256SUMS with this Ed25519 private key")
+    bundle.add_argument("--pubkey", metavar="KEY", help="with --verify: the signature must be by this public key")
     bundle.set_defaults(handler=_bundle)
 
     mock = commands.add_parser("mock", help="the built-in simulated arrays")
@@ -159,18 +166,23 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from harness.report.bundle import BundleError, make_bundle, verify_bundle
+    from harness.report.bundle import BundleError, make_bundle, sums_digest, verify_bundle
 
     if bool(args.verify) == bool(args.run_dir):
         print("smis-harness bundle: give either RUN_DIR (to pack) or --verify FILE (to check)", file=sys.stderr)
         return EXIT_USAGE
+    if (args.sign and args.verify) or (args.pubkey and not args.verify):
+        print("smis-harness bundle: --sign goes with RUN_DIR, --pubkey with --verify", file=sys.stderr)
+        return EXIT_USAGE
     try:
         if args.verify:
-            result = verify_bundle(args.verify)
+            result = verify_bundle(args.verify, args.pubkey)
             for line in result.lines():
                 print(line)
             return EXIT_OK if result.ok else EXIT_FAILED
-        path = make_bundle(args.run_dir, args.out)
+        passphrase = os.environ.get("SMIS_HARNESS_SIGN_PASSPHRASE")
+        path = make_bundle(args.run_dir, args.out, args.sign, passphrase.encode() if passphrase else None)
+        print(f"SHA256SUMS sha256: {sums_digest(path)}" + ("  (signed)" if args.sign else ""))
     except BundleError as exc:
         print(f"smis-harness bundle: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -7,8 +7,10 @@ its files. The secrets test drives a small run in-process to know the simulated 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -325,3 +327,72 @@ def test_bundle_errors_are_clear_and_exit_2(full_run: Path, tmp_path: Path,
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, (argv, err)
+
+
+def _ed25519_key(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    key = tmp_path / name
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True)
+    return key, key.with_suffix(".pub")
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None and not os.environ.get("SMIS_REQUIRE_ALL_CLIENTS"),
+                    reason="ssh-keygen (openssh-client) is not installed")  # fmt: skip
+def test_a_signed_bundle_verifies_here_and_with_ssh_keygen(full_run: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    key, pub = _ed25519_key(tmp_path, "reviewer")
+    _, other_pub = _ed25519_key(tmp_path, "someone-else")
+    out = tmp_path / "signed.tar.gz"
+    assert main(["bundle", str(full_run), "--out", str(out), "--sign", str(key)]) == 0
+    printed = capsys.readouterr().out
+    with tarfile.open(out) as archive:
+        sums = archive.extractfile(f"{full_run.name}/{SUMS}").read()  # type: ignore[union-attr]
+        signature = archive.extractfile(f"{full_run.name}/SHA256SUMS.sig").read()  # type: ignore[union-attr]
+    assert f"SHA256SUMS sha256: {hashlib.sha256(sums).hexdigest()}" in printed
+
+    # out of band, without smis-harness: OpenSSH's own verifier accepts the signature
+    (tmp_path / "SHA256SUMS.sig").write_bytes(signature)
+    (tmp_path / "allowed_signers").write_text(f"reviewer {pub.read_text()}")
+    checked = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", str(tmp_path / "allowed_signers"), "-I", "reviewer",
+                              "-n", "smis-harness", "-s", str(tmp_path / "SHA256SUMS.sig")],
+                             input=sums, capture_output=True)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+
+    assert main(["bundle", "--verify", str(out), "--pubkey", str(pub)]) == 0
+    assert "signature: good, by the given key SHA256:" in capsys.readouterr().out
+    assert main(["bundle", "--verify", str(out), "--pubkey", str(other_pub)]) == 1
+    assert "signed by another key" in capsys.readouterr().out
+    resigned = rewrite(out, tmp_path / "resummed.tar.gz", {SUMS: sums + b"0" * 64 + b"  forged.txt\n"})
+    assert main(["bundle", "--verify", str(resigned), "--pubkey", str(pub)]) == 1
+    assert "the signature does not match" in capsys.readouterr().out
+    unsigned = make_bundle(full_run, tmp_path / "unsigned.tar.gz")
+    assert main(["bundle", "--verify", str(unsigned), "--pubkey", str(pub)]) == 1
+    assert "a signature by" in capsys.readouterr().out
+    assert main(["bundle", str(full_run), "--out", str(tmp_path / "x.tar.gz"), "--sign", str(pub)]) == 2
+    assert "cannot sign" in capsys.readouterr().err
+
+
+def test_verify_rebuilds_the_verdict_and_catches_a_report_that_states_another(
+    full_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = make_bundle(full_run, tmp_path / "cert.tar.gz")
+    with tarfile.open(out) as archive:
+        html = archive.extractfile(f"{full_run.name}/index.html").read()  # type: ignore[union-attr]
+        doc = json.loads(archive.extractfile(f"{full_run.name}/results.json").read())  # type: ignore[union-attr]
+    assert verify_bundle(out).verdict_problems == []
+    assert b'data-overall="conformant"' in html
+    # a row turned to FAIL, the stated verdict and the report left saying conformant, re-summed so that
+    # every hash matches
+    doc["rows"][0]["verdict"] = "fail"
+    edited = {"results.json": json.dumps(doc).encode()}
+    with tarfile.open(out) as archive:
+        sums = archive.extractfile(f"{full_run.name}/{SUMS}").read().decode()  # type: ignore[union-attr]
+    for name, data in edited.items():
+        sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" if line.endswith(f"  {name}") else line + "\n"
+                       for line in sums.splitlines())  # fmt: skip
+    forged = rewrite(out, tmp_path / "forged.tar.gz", {**edited, SUMS: sums.encode()})
+    result = verify_bundle(forged)
+    assert not result.altered and not result.ok
+    assert any("results.json states 'conformant', its rows give 'not_conformant'" in p for p in result.verdict_problems)
+    assert any("index.html states 'conformant'" in p for p in result.verdict_problems)
+    assert main(["bundle", "--verify", str(forged)]) == 1
+    assert "verdict: " in capsys.readouterr().out

@@ -3,7 +3,9 @@
 The archive (.tar.gz, or .zip when the name says so) holds one folder named after the run:
 its results, evidence files, the HTML report (rendered afresh from those files), the run
 manifest on its own (manifest.json) and SHA256SUMS listing the SHA-256 of every other file
-(`sha256sum -c` reads it). `verify` reads the archive in memory, never extracts it.
+(`sha256sum -c` reads it), optionally signed (SHA256SUMS.sig, OpenSSH SSHSIG, Ed25519). `verify`
+reads the archive in memory, never extracts it: it checks every hash, the signature, and that the
+report states the verdict the results support.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import tarfile
 import time
 import zipfile
@@ -18,10 +21,13 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.overall import judge_run
 from harness.report.model import ReportError, is_run_dir, load_view
 from harness.report.render import REPORT_NAME, render_html
+from harness.report.signing import SigningError, sign, verify
 
 SUMS = "SHA256SUMS"
+SIGNATURE = "SHA256SUMS.sig"
 RUN_FILES = ("results.json", "results.jsonl", "observations.jsonl", "transcript.jsonl", "junit.xml")
 
 
@@ -36,15 +42,22 @@ class Verification:
     altered: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    signature: str = "unsigned"  # unsigned | "signed by SHA256:..." (checked or not) | a failure
+    signature_ok: bool = True
+    verdict_problems: list[str] = field(default_factory=list)
+    sums_sha256: str = ""
 
     @property
     def ok(self) -> bool:
-        return not (self.altered or self.missing or self.extra)
+        return not (self.altered or self.missing or self.extra or self.verdict_problems) and self.signature_ok
 
     def lines(self) -> list[str]:
         out = [f"altered: {name}" for name in self.altered]
         out += [f"missing: {name}" for name in self.missing]
         out += [f"extra (not in {SUMS}): {name}" for name in self.extra]
+        out += [f"verdict: {problem}" for problem in self.verdict_problems]
+        out.append(f"{SUMS} sha256: {self.sums_sha256}")
+        out.append(f"signature: {self.signature}")
         verdict = "OK" if self.ok else "MISMATCH"
         out.append(f"{verdict}: {self.checked} files listed in {SUMS}; {len(self.altered)} altered, "
                    f"{len(self.missing)} missing, {len(self.extra)} extra")  # fmt: skip
@@ -83,10 +96,19 @@ def _run_files(run_dir: Path) -> dict[str, bytes]:
     return files
 
 
-def make_bundle(run_dir: Path | str, out: Path | str | None = None) -> Path:
-    """Write the archive; default `<run dir>.tar.gz` beside the run directory. Returns its path."""
+def make_bundle(
+    run_dir: Path | str, out: Path | str | None = None, sign_key: Path | str | None = None,
+    passphrase: bytes | None = None,
+) -> Path:  # fmt: skip
+    """Write the archive; default `<run dir>.tar.gz` beside the run directory; with `sign_key` (Ed25519)
+    SHA256SUMS is signed. Returns its path."""
     run_dir = Path(run_dir)
     files = bundle_contents(run_dir)
+    if sign_key is not None:
+        try:
+            files[SIGNATURE] = sign(files[SUMS], sign_key, passphrase).encode()
+        except SigningError as exc:
+            raise BundleError(f"cannot sign: {exc}") from None
     root = run_dir.resolve().name
     target = Path(out) if out is not None else run_dir.resolve().parent / f"{root}.tar.gz"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -124,23 +146,35 @@ def _members(path: Path) -> dict[str, bytes]:
         raise BundleError(f"{path}: corrupt or not a bundle archive (.tar.gz or .zip): {first}") from None
 
 
-def verify_bundle(path: Path | str) -> Verification:
-    """Check every file against SHA256SUMS; list altered, missing and extra files."""
-    path = Path(path)
-    members = _members(path)
+def sums_digest(archive: Path | str) -> str:
+    """The SHA-256 of the bundle's SHA256SUMS: the one value to compare out of band."""
+    members = _members(Path(archive))
+    return _sha256(members[_sums_path(Path(archive), members)])
+
+
+def _sums_path(path: Path, members: dict[str, bytes]) -> str:
     sums_paths = [name for name in members if name == SUMS or name.endswith("/" + SUMS)]
     if len(sums_paths) != 1:
         raise BundleError(f"{path}: not a run bundle ({'no' if not sums_paths else 'more than one'} {SUMS} in it)")
-    prefix = sums_paths[0][: -len(SUMS)]
+    return sums_paths[0]
+
+
+def verify_bundle(path: Path | str, pubkey: Path | str | None = None) -> Verification:
+    """Check every file against SHA256SUMS (altered, missing, extra files), the signature (against
+    `pubkey` when given; required then), and that index.html states the verdict results.json's rows give."""
+    path = Path(path)
+    members = _members(path)
+    sums_path = _sums_path(path, members)
+    prefix = sums_path[: -len(SUMS)]
     listed: dict[str, str] = {}
-    for number, line in enumerate(members[sums_paths[0]].decode(errors="replace").splitlines(), 1):
+    for number, line in enumerate(members[sums_path].decode(errors="replace").splitlines(), 1):
         if not line.strip():
             continue
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 64:
             raise BundleError(f"{path}: {SUMS} line {number} is not '<sha256>  <file>': {line[:80]!r}")
         listed[name.strip()] = digest.lower()
-    result = Verification(path, checked=len(listed))
+    result = Verification(path, checked=len(listed), sums_sha256=_sha256(members[sums_path]))
     present = {name[len(prefix):]: data for name, data in members.items() if name.startswith(prefix)}
     result.extra = sorted(name for name in members if not name.startswith(prefix))
     for name, digest in sorted(listed.items()):
@@ -148,5 +182,49 @@ def verify_bundle(path: Path | str) -> Verification:
             result.missing.append(name)
         elif _sha256(present[name]) != digest:
             result.altered.append(name)
-    result.extra += sorted(prefix + name for name in present if name not in listed and name != SUMS)
+    result.extra += sorted(prefix + name for name in present if name not in listed and name not in (SUMS, SIGNATURE))
+    _check_signature(result, members[sums_path], present.get(SIGNATURE), pubkey)
+    result.verdict_problems = _verdict_problems(present)
     return result
+
+
+def _check_signature(result: Verification, sums: bytes, signature: bytes | None, pubkey: Path | str | None) -> None:
+    if signature is None:
+        result.signature = "unsigned" + (f" (a signature by {pubkey} was required)" if pubkey else "")
+        result.signature_ok = pubkey is None
+        return
+    try:
+        signer = verify(sums, signature.decode(errors="replace"), pubkey)
+    except SigningError as exc:
+        result.signature, result.signature_ok = f"BAD: {exc}", False
+        return
+    result.signature = (f"good, by the given key {signer}" if pubkey else
+                        f"valid, by {signer} (not checked against a trusted key: give --pubkey)")  # fmt: skip
+
+
+def _verdict_problems(present: dict[str, bytes]) -> list[str]:
+    """The verdict and counts rebuilt from results.json's rows must be what results.json and index.html
+    state (a hand-edited headline or a report from another run is caught here)."""
+    try:
+        document = json.loads(present["results.json"])
+        rows = document["rows"]
+    except (KeyError, ValueError, TypeError):
+        return ["results.json is missing or unreadable: the verdict cannot be rebuilt"]
+    stated = document.get("overall") or {}
+    judged = judge_run(rows, problems=stated.get("problems") or (), final_states=_final_states(document))
+    problems = []
+    if document.get("verdict") != judged.verdict:
+        problems.append(f"results.json states {document.get('verdict')!r}, its rows give {judged.verdict!r}")
+    if stated.get("counts") is not None and stated.get("counts") != judged.counts:
+        problems.append(f"results.json states counts {stated.get('counts')}, its rows give {judged.counts}")
+    html = present.get(REPORT_NAME, b"").decode(errors="replace")
+    shown = re.search(r'id="overall" data-overall="([a-z_]+)"', html)
+    if not shown or shown.group(1) != judged.verdict:
+        problems.append(f"{REPORT_NAME} states {shown.group(1) if shown else 'no verdict'!r}, "
+                        f"results.json's rows give {judged.verdict!r}")  # fmt: skip
+    return problems
+
+
+def _final_states(document: dict) -> list:
+    final = document.get("final_state") or {}
+    return list(final.values()) if "natural" not in final and isinstance(final, dict) else [final]
