@@ -13,12 +13,15 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import paramiko
 
 TOO_MANY_SESSIONS = "Too many local CLI connections."
+BROKEN_SESSION = -1
+"""Exit status recorded for a command whose SSH session broke before the array answered."""
 
 
 class CliError(Exception):
@@ -65,16 +68,33 @@ class CliResult:
 
 @dataclass
 class Transcript:
-    """Every command sent to every array and what came back, in order (evidence)."""
+    """Every command sent to every array and what came back, in order (evidence).
+
+    With a `sink`, each command is handed on twice as it happens: when sent (`"state": "sent"`, so a
+    run killed mid-command still shows what it sent) and when it ended (the whole result, same `ref`).
+    """
 
     entries: list[CliResult] = field(default_factory=list)
+    sink: Callable[[dict[str, Any]], None] | None = None
+    _sent: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, result: CliResult) -> CliResult:
+    def send(self, array: str, command: str, t_start: float) -> str:
+        """Note a command as it leaves; returns its ref for `add`."""
         with self._lock:
-            recorded = replace(result, ref=f"cli-{len(self.entries)}")
+            ref = f"cli-{self._sent}"
+            self._sent += 1
+        if self.sink is not None:
+            self.sink({"ref": ref, "array": array, "command": command, "t_start": t_start, "state": "sent"})
+        return ref
+
+    def add(self, result: CliResult, ref: str | None = None) -> CliResult:
+        recorded = replace(result, ref=ref or self.send(result.array, result.command, result.t_start))
+        with self._lock:
             self.entries.append(recorded)
-            return recorded
+        if self.sink is not None:
+            self.sink({**asdict(recorded), "state": "ended"})
+        return recorded
 
 
 class ArrayCli:
@@ -100,14 +120,18 @@ class ArrayCli:
         for attempt in (1, 2):
             client = self._connected()
             t_start = self.clock()
+            ref = self.transcript.send(self.array, command, t_start)
             try:
                 result = self._exec(client, command, stdin, timeout or self.endpoint.timeout, t_start)
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 self.close()
+                message = f"{self._where()}: the SSH session broke while running {command!r}: {exc}"
+                broken = CliResult(self.array, command, "", message, BROKEN_SESSION, t_start, self.clock())
+                self.transcript.add(broken, ref)
                 if attempt == 2:
-                    raise CliError(f"{self._where()}: the SSH session broke while running {command!r}: {exc}") from None
+                    raise CliError(message) from None
                 continue
-            return self.transcript.add(result)
+            return self.transcript.add(result, ref)
         raise AssertionError("unreachable")
 
     def _exec(

@@ -1,5 +1,6 @@
 """Result files of a run: results.jsonl (appended as each row finishes), observations.jsonl (as each
-observation is taken), transcript.jsonl and results.json (written at the end).
+observation is taken), transcript.jsonl (as each command is sent and as it ends) and results.json
+(written at the end).
 
 A crash loses nothing already decided: every row is on disk the moment it is judged.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class ResultsWriter:
         self.rows: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._observations = self.observations_path.open("a")
+        self._transcript = (report_dir / "transcript.jsonl").open("a")
 
     def append(self, row: dict[str, Any]) -> None:
         with self._lock:
@@ -51,6 +53,14 @@ class ResultsWriter:
                 self._observations.write(line)
                 self._observations.flush()
 
+    def write_transcript(self, entry: dict[str, Any]) -> None:
+        """One CLI command as it is sent, and again when it ends (the same `ref`; the later line wins)."""
+        line = json.dumps(entry) + "\n"
+        with self._lock:
+            if not self._transcript.closed:
+                self._transcript.write(line)
+                self._transcript.flush()
+
     def finish(
         self,
         manifest: dict[str, Any],
@@ -62,9 +72,7 @@ class ResultsWriter:
     ) -> dict[str, Any]:
         with self._lock:
             self._observations.close()
-        with (self.report_dir / "transcript.jsonl").open("w") as sink:
-            for entry in transcript.entries:
-                sink.write(json.dumps(asdict(entry)) + "\n")
+            self._transcript.close()
         rows = scoped_rows(
             self.rows,
             topology=manifest.get("topology"),

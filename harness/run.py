@@ -41,7 +41,7 @@ class Run:
         self.progress = progress
         self.allow_disruptive = config.disruptive_allowed(allow_disruptive)
         self.results = results_io.ResultsWriter(report_dir)
-        self.transcript = Transcript()
+        self.transcript = Transcript(sink=self.results.write_transcript)
         self.sim: Any = None
         self.journey: Journey | None = None
         self.setup_error: str | None = None

@@ -523,3 +523,31 @@ def test_results_jsonl_keeps_every_finished_row_when_the_process_is_killed(tmp_p
     judged = [r for r in rows if r["verdict"] == "pass"]
     assert judged and all(r["evidence"] for r in judged), rows
     assert not (report / "results.json").exists(), "killed before the end: only results.jsonl holds the rows"
+
+
+def test_a_run_killed_during_failover_still_shows_the_failover_command_it_sent(tmp_path: Path) -> None:
+    """transcript.jsonl is written as commands leave, not at the end: SIGKILL cannot hide what was sent."""
+    report = tmp_path / "r"
+    script = Path(sys.executable).with_name("smis-harness")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    proc = subprocess.Popen([*command, "run", "--report-dir", str(report), "T107-02"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
+    transcript = report / "transcript.jsonl"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            if transcript.exists() and "setrcopygroup failover" in transcript.read_text():
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+    entries = [json.loads(line) for line in transcript.read_text().splitlines()]
+    sent = [e for e in entries if e["command"].startswith("setrcopygroup failover")]
+    assert sent and sent[0]["state"] == "sent" and sent[0]["array"] == "secondary", entries
+    refs = [e["ref"] for e in entries if e["state"] == "sent"]
+    assert len(refs) == len(set(refs)), "each command has its own ref"
+    assert all(e["ref"] in refs for e in entries if e["state"] == "ended"), "every result follows its command"
