@@ -33,6 +33,8 @@ EXIT_CODES = {CONFORMANT: 0, NOT_CONFORMANT: 1, ERROR: 1, INCOMPLETE: 3}
 EXIT_USAGE = 2
 EXIT_NOT_NATURAL = 4
 """Takes precedence over every other code: the arrays were left out of their natural state."""
+EXIT_SIGNALS = {"SIGINT": 130, "SIGTERM": 143}
+"""An interrupted run (arrays back in their natural state) exits as shells expect: 128 + signal number."""
 
 UNDECIDED = "not decided"
 
@@ -45,10 +47,13 @@ class Overall:
     out_of_scope: dict[str, str]  # row id -> why it is not counted
     problems: list[str] = field(default_factory=list)  # run-level failures (pytest errors, interruption)
     left_unnatural: bool = False
+    interrupted_by: str | None = None  # SIGINT / SIGTERM
 
     @property
     def exit_code(self) -> int:
-        return EXIT_NOT_NATURAL if self.left_unnatural else EXIT_CODES[self.verdict]
+        if self.left_unnatural:
+            return EXIT_NOT_NATURAL
+        return EXIT_SIGNALS.get(self.interrupted_by or "", EXIT_CODES[self.verdict])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +64,7 @@ class Overall:
             "out_of_scope": self.out_of_scope,
             "problems": self.problems,
             "left_unnatural": self.left_unnatural,
+            "interrupted_by": self.interrupted_by,
         }
 
 
@@ -113,7 +119,11 @@ def _not_run(row: Row, verdict: str, reason: str) -> dict[str, Any]:
 
 
 def judge_run(
-    rows: Iterable[dict[str, Any]], *, problems: Iterable[str] = (), final_states: Iterable[Any] = ()
+    rows: Iterable[dict[str, Any]],
+    *,
+    problems: Iterable[str] = (),
+    final_states: Iterable[Any] = (),
+    interrupted_by: str | None = None,
 ) -> Overall:
     """The overall verdict of rows produced by `scoped_rows` (rows without `in_scope` count)."""
     rows = list(rows)
@@ -126,7 +136,7 @@ def judge_run(
     headline = _headline(verdict, counted, counts, problems, out)
     if unnatural:
         headline += "; THE ARRAYS WERE LEFT OUT OF THEIR NATURAL STATE (final_state.commands_to_run)"
-    return Overall(verdict, headline, dict(sorted(counts.items())), out, problems, unnatural)
+    return Overall(verdict, headline, dict(sorted(counts.items())), out, problems, unnatural, interrupted_by)
 
 
 def worst(verdicts: Iterable[str]) -> str:

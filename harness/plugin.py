@@ -15,6 +15,7 @@ import pytest
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.drive import stage_for_row, tour_position
+from harness.interrupts import Interrupts
 from harness.results import RunScope, default_report_dir
 from harness.run import Run
 from harness.spec import load_spec
@@ -32,8 +33,10 @@ class HarnessPlugin:
         report_dir: Path | None = None,
         allow_disruptive: bool = False,
         group: str | None = None,
+        interrupts: Interrupts | None = None,
     ) -> None:
         self.target = config
+        self.interrupts = interrupts or Interrupts()
         self.group = group
         self.report_dir = report_dir
         self.allow_disruptive = allow_disruptive
@@ -130,10 +133,13 @@ class HarnessPlugin:
         self.scope.interrupted = True
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if exitstatus == pytest.ExitCode.INTERRUPTED:
+        self.interrupts.tearing_down = True
+        if exitstatus == pytest.ExitCode.INTERRUPTED or self.interrupts.first:
             self.scope.interrupted = True
+        self.scope.interrupted_by = self.interrupts.first
         if self.scope.interrupted:
-            self.scope.problems.append("the run was interrupted")
+            by = f" by {self.scope.interrupted_by}" if self.scope.interrupted_by else ""
+            self.scope.problems.append(f"the run was interrupted{by}")
         if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
             self.scope.problems.append("pytest stopped with an internal error")
         if self.run is None and (self.scope.selected or self.scope.problems):
@@ -141,7 +147,7 @@ class HarnessPlugin:
             self.run = Run(self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive,
                            group=self.group, progress=self.progress)  # fmt: skip
         if self.run is not None:
-            self.document = self.run.finish(self.scope)
+            self.document = self.run.finish(self.scope, self.interrupts)
             self.exit_code = int(self.document["exit_code"])
 
 

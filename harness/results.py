@@ -80,7 +80,8 @@ class ResultsWriter:
             undecided_why=scope.undecided_why(),
             problems_by_row=scope.problems_by_row,
         )
-        overall = judge_run(rows, problems=scope.problems, final_states=[final_state])
+        overall = judge_run(rows, problems=scope.problems, final_states=[final_state],
+                            interrupted_by=scope.interrupted_by)  # fmt: skip
         document = {
             **overall_fields(overall),
             "manifest": manifest,
@@ -107,10 +108,12 @@ class RunScope:
     problems: list[str] = field(default_factory=list)  # run-level: pytest errors, interruption, setup
     problems_by_row: dict[str, str] = field(default_factory=dict)  # row id -> how its pytest item broke
     interrupted: bool = False
+    interrupted_by: str | None = None  # the signal, when one stopped the run
 
     def undecided_why(self) -> str:
         if self.interrupted:
-            return "the run was interrupted before this row was decided"
+            by = f" ({self.interrupted_by})" if self.interrupted_by else ""
+            return f"the run was interrupted{by} before this row was decided"
         if self.problems:
             return f"the run broke before this row was decided ({self.problems[0]})"
         return "the row's test never ran to a verdict"
@@ -150,7 +153,9 @@ def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
     missing = [g for g in runs if g not in documents]
     problems = [p for doc in documents.values() for p in (doc.get("overall") or {}).get("problems", [])]
     problems += [f"group {g}: no results.json was written" for g in missing]
-    overall = judge_run(rows, problems=problems, final_states=[d.get("final_state") for d in documents.values()])
+    signals = [(d.get("overall") or {}).get("interrupted_by") for d in documents.values()]
+    overall = judge_run(rows, problems=problems, final_states=[d.get("final_state") for d in documents.values()],
+                        interrupted_by=next((s for s in signals if s), None))  # fmt: skip
     document = {
         **overall_fields(overall),
         "manifest": manifest,

@@ -16,6 +16,7 @@ from typing import Any
 from harness import results as results_io
 from harness.array_cli import Transcript
 from harness.config import ConfigError, TargetConfig
+from harness.interrupts import Interrupts, SecondInterrupt
 from harness.journey import Journey, Progress, RunContext, stderr_progress
 from harness.mock.deviations import DeviationError
 from harness.overall import UNDECIDED
@@ -114,12 +115,14 @@ class Run:
         return result
 
     # ------------------------------------------------------------------ end
-    def finish(self, scope: RunScope | None = None) -> dict[str, Any]:
-        """Teardown, stop the simulated arrays, write results.json (with the overall verdict, judged over
-        `scope`); returns its document."""
+    def finish(self, scope: RunScope | None = None, interrupts: Interrupts | None = None) -> dict[str, Any]:
+        """Teardown (unless a second signal skips it), stop the simulated arrays, write results.json (with
+        the overall verdict, judged over `scope`); returns its document."""
+        interrupts = interrupts or Interrupts()
+        interrupts.tearing_down = True
         try:
             if self.journey is not None:
-                self.journey.close()
+                self._teardown(self.journey, interrupts)
         finally:
             if self.sim is not None:
                 self.sim.stop()
@@ -131,6 +134,26 @@ class Run:
         if self.setup_error:
             scope.problems.insert(0, f"the run did not start: {self.setup_error}")
         return self.results.finish(self.manifest(), events, observations, self.transcript, final, scope)
+
+    def _teardown(self, journey: Journey, interrupts: Interrupts) -> None:
+        try:
+            if interrupts.skipped_teardown:
+                raise SecondInterrupt
+            journey.teardown()
+        except KeyboardInterrupt:
+            journey.torn_down = True
+            commands = journey._manual_restore_commands()
+            journey.final_state = {
+                "natural": False,
+                "stage": journey.current,
+                "problems": ["teardown skipped: the run was interrupted a second time"],
+                "commands_to_run": commands,
+            }
+            self.progress("TEARDOWN SKIPPED: the group may be out of its natural state; to restore by hand:")
+            for command in commands:
+                self.progress(f"  {command}")
+        finally:
+            journey.close()
 
     def manifest(self) -> dict[str, Any]:
         import pywbem

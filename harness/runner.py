@@ -9,9 +9,10 @@ from pathlib import Path
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.drive import NATURAL, NoPath, StageGraph, stage_for_row, tour_position
+from harness.interrupts import Interrupts
 from harness.mock.cim_view import load_deviations
 from harness.mock.deviations import DeviationError
-from harness.overall import EXIT_CODES, EXIT_USAGE
+from harness.overall import EXIT_CODES, EXIT_NOT_NATURAL, EXIT_SIGNALS, EXIT_USAGE
 from harness.report import render_after_run
 from harness.report.junit import add_overall_verdict
 from harness.results import default_report_dir, merge_group_runs
@@ -74,6 +75,10 @@ def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
         assert group is not None
         print(f"== group {group} ==", file=sys.stderr, flush=True)
         codes[group] = _session(target, request, report_dir / group, group)
+        if codes[group] in EXIT_SIGNALS.values() or codes[group] == EXIT_NOT_NATURAL:
+            print(f"stopping: group {group} ended with exit code {codes[group]}; later groups not run",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            break
     if any(code == EXIT_USAGE for code in codes.values()):
         return EXIT_USAGE
     document = merge_group_runs(report_dir, {g: report_dir / g for g in codes})
@@ -89,7 +94,9 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
     from harness.plugin import HarnessPlugin
 
     report_dir.mkdir(parents=True, exist_ok=True)
-    plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive, group=group)
+    interrupts = Interrupts()
+    plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive, group=group,
+                           interrupts=interrupts)  # fmt: skip
     args = [
         "--pyargs",
         "harness.suite",
@@ -102,7 +109,8 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
         *(["-m", " or ".join(request.select)] if request.select else []),
         *request.pytest_args,
     ]
-    code = pytest.main(args, plugins=[plugin_module, plugin])
+    with interrupts.installed():
+        code = pytest.main(args, plugins=[plugin_module, plugin])
     if plugin.document is None:
         if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
             return EXIT_USAGE

@@ -165,7 +165,8 @@ def test_an_interrupted_run_is_never_conformant(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     document = json.loads((report / "results.json").read_text())
-    assert proc.returncode in (1, 4) and document["verdict"] == "error", stdout[-3000:]
+    expected_code = 130 if document["final_state"]["natural"] else 4
+    assert proc.returncode == expected_code and document["verdict"] == "error", stdout[-3000:]
     undecided = [r for r in document["rows"] if r["in_scope"] and r["reason"].startswith("not decided")]
     assert undecided and all(r["verdict"] == "error" for r in undecided)
     assert "interrupted" in document["headline"]

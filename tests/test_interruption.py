@@ -1,0 +1,86 @@
+"""SIGINT and SIGTERM during a run: new steps stop, teardown runs, every result file is written, and the
+exit code says what happened (4 when the arrays were left out of their natural state)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def _smis() -> list[str]:
+    script = Path(sys.executable).with_name("smis-harness")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+
+
+def _start(report: Path, cwd: Path, *select: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*_smis(), "run", "--report-dir", str(report), *select], cwd=cwd, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)  # fmt: skip
+
+
+def _wait_for_sent(proc: subprocess.Popen[str], transcript: Path, command: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if transcript.exists() and command in transcript.read_text():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{command!r} was never sent (run ended: {proc.poll()})")
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_during_failover_tears_down_and_writes_every_result_file(
+    tmp_path: Path, sig: signal.Signals, code: int
+) -> None:
+    report = tmp_path / "r"
+    proc = _start(report, tmp_path)
+    try:
+        _wait_for_sent(proc, report / "transcript.jsonl", "setrcopygroup failover")
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for name in ("results.json", "junit.xml", "index.html", "transcript.jsonl", "observations.jsonl"):
+        assert (report / name).is_file(), f"{name} missing\n{stderr[-3000:]}"
+    document = json.loads((report / "results.json").read_text())
+    final = document["final_state"]
+    assert proc.returncode == (code if final["natural"] else 4), (final, stderr[-3000:])
+    assert document["verdict"] == "error" and sig.name in document["headline"], document["headline"]
+    assert document["overall"]["interrupted_by"] == sig.name
+    undecided = [r for r in document["rows"] if r["in_scope"] and r["reason"].startswith("not decided")]
+    assert undecided and all(sig.name in r["reason"] for r in undecided)
+    assert not final["natural"] or final["commands_to_run"] == []
+    assert stdout.strip().splitlines()[-1] == document["headline"]
+    sent = [json.loads(line)["command"] for line in (report / "transcript.jsonl").read_text().splitlines()]
+    assert any(c.startswith("setrcopygroup failover") for c in sent)
+    assert "Traceback" not in stderr
+
+
+def test_a_second_signal_skips_teardown_and_says_what_to_run_by_hand(tmp_path: Path) -> None:
+    report, out, err = tmp_path / "r", tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out.open("w") as stdout_file, err.open("w") as stderr_file:
+        proc = subprocess.Popen([*_smis(), "run", "--report-dir", str(report)], cwd=tmp_path, text=True,
+                                stdout=stdout_file, stderr=stderr_file, stdin=subprocess.DEVNULL)  # fmt: skip
+        try:
+            _wait_for_sent(proc, report / "transcript.jsonl", "setrcopygroup failover")
+            proc.send_signal(signal.SIGINT)
+            _wait_for_sent(proc, out, "teardown: returning", timeout=60)  # progress lines go to the terminal
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    stdout, stderr = out.read_text(), err.read_text()
+    document = json.loads((report / "results.json").read_text())
+    final = document["final_state"]
+    assert proc.returncode == 4, stderr[-3000:]
+    assert final["natural"] is False and "teardown skipped" in final["problems"][0]
+    assert final["commands_to_run"] and "setrcopygroup" in " ".join(final["commands_to_run"])
+    assert "TEARDOWN SKIPPED" in stdout + stderr
+    assert "NATURAL STATE" in document["headline"] and stdout.strip().splitlines()[-1] == document["headline"]
+    assert "Traceback" not in stderr
