@@ -16,6 +16,7 @@ import pytest
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.drive import stage_for_row, tour_position
 from harness.interrupts import Interrupts
+from harness.redact import Redactor, summarize_exception
 from harness.results import RunScope, default_report_dir
 from harness.run import Run
 from harness.spec import load_spec
@@ -62,6 +63,7 @@ class HarnessPlugin:
 
     def progress(self, text: str) -> None:
         """Progress lines go to the terminal as they happen (not into pytest's captured output)."""
+        text = self.redactor.text(text)
         reporter = self.pytest_config.pluginmanager.get_plugin("terminalreporter") if self.pytest_config else None
         if reporter is None:
             print(text, file=sys.__stderr__, flush=True)
@@ -128,6 +130,27 @@ class HarnessPlugin:
             self.scope.problems.append(f"{report.nodeid}: {text}")
         else:
             self.scope.problems_by_row.setdefault(row, text)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """A failure's text is summarized and redacted before pytest shows it or writes it to junit.xml:
+        no traceback with frame locals or function arguments (they may hold credentials)."""
+        report = yield
+        if report.failed and call.excinfo is not None and not isinstance(report.longrepr, str):
+            excinfo = call.excinfo
+            frames = [(str(e.path), e.lineno + 1, e.name) for e in excinfo.traceback]
+            report.longrepr = summarize_exception(excinfo.typename, str(excinfo.value), frames)
+        if report.failed:
+            report.longrepr = self.redactor.text(str(report.longrepr))
+        return report
+
+    @property
+    def redactor(self) -> Redactor:
+        """The run's (it knows the simulated arrays' secrets too), or one from the configuration while no
+        step has started the run yet."""
+        if self.run is not None:
+            return self.run.redactor
+        return Redactor(self.target.secret_values() if self.target is not None else ())
 
     def pytest_keyboard_interrupt(self) -> None:
         self.scope.interrupted = True

@@ -17,6 +17,7 @@ from typing import Any
 from harness.array_cli import Transcript
 from harness.observe import Observation
 from harness.overall import Overall, judge_run, scoped_rows
+from harness.redact import Redactor
 from harness.spec import load_spec
 from harness.verdicts import SEVERITY
 
@@ -30,8 +31,11 @@ def default_report_dir(base: Path = Path("reports")) -> Path:
 
 
 class ResultsWriter:
-    def __init__(self, report_dir: Path) -> None:
+    """Every line and document passes through `redactor` (set once the run knows its secrets)."""
+
+    def __init__(self, report_dir: Path, redactor: Redactor | None = None) -> None:
         self.report_dir = report_dir
+        self.redactor = redactor or Redactor()
         report_dir.mkdir(parents=True, exist_ok=True)
         self.jsonl_path = report_dir / "results.jsonl"
         self.observations_path = report_dir / "observations.jsonl"
@@ -42,12 +46,13 @@ class ResultsWriter:
 
     def append(self, row: dict[str, Any]) -> None:
         with self._lock:
+            row = self.redactor.data(row)
             self.rows[row["id"]] = row
             with self.jsonl_path.open("a") as sink:
                 sink.write(json.dumps(row) + "\n")
 
     def write_observation(self, observation: Observation) -> None:
-        line = json.dumps(observation.to_dict()) + "\n"
+        line = self.redactor.text(json.dumps(observation.to_dict())) + "\n"
         with self._lock:
             if not self._observations.closed:
                 self._observations.write(line)
@@ -55,7 +60,7 @@ class ResultsWriter:
 
     def write_transcript(self, entry: dict[str, Any]) -> None:
         """One CLI command as it is sent, and again when it ends (the same `ref`; the later line wins)."""
-        line = json.dumps(entry) + "\n"
+        line = self.redactor.text(json.dumps(entry)) + "\n"
         with self._lock:
             if not self._transcript.closed:
                 self._transcript.write(line)
@@ -73,14 +78,15 @@ class ResultsWriter:
         with self._lock:
             self._observations.close()
             self._transcript.close()
-        rows = scoped_rows(
+        # redacted before judging: the headline shortens reasons, which could cut a secret past recognition
+        rows = self.redactor.data(scoped_rows(
             self.rows,
             topology=manifest.get("topology"),
             selected=scope.selected,
             undecided_why=scope.undecided_why(),
             problems_by_row=scope.problems_by_row,
-        )
-        overall = judge_run(rows, problems=scope.problems, final_states=[final_state],
+        ))  # fmt: skip
+        overall = judge_run(rows, problems=self.redactor.data(scope.problems), final_states=[final_state],
                             interrupted_by=scope.interrupted_by)  # fmt: skip
         document = {
             **overall_fields(overall),
@@ -96,6 +102,7 @@ class ResultsWriter:
                 "command_count": len(transcript.entries),
             },
         }
+        document = self.redactor.data(document)
         (self.report_dir / "results.json").write_text(json.dumps(document, indent=2))
         return document
 

@@ -20,6 +20,7 @@ from harness.interrupts import Interrupts, SecondInterrupt
 from harness.journey import Journey, Progress, RunContext, stderr_progress
 from harness.mock.deviations import DeviationError
 from harness.overall import UNDECIDED
+from harness.redact import Redactor
 from harness.results import RunScope
 from harness.verdicts import Expectation, RowResult
 from harness.verdicts import error as error_result
@@ -39,9 +40,9 @@ class Run:
         self.config = config
         self.group = group or (config.groups[0] if config.groups else "")
         self.report_dir = report_dir
-        self.progress = progress
+        self._print = progress
         self.allow_disruptive = config.disruptive_allowed(allow_disruptive)
-        self.results = results_io.ResultsWriter(report_dir)
+        self.results = results_io.ResultsWriter(report_dir, Redactor(self._secrets()))
         self.transcript = Transcript(sink=self.results.write_transcript)
         self.sim: Any = None
         self.journey: Journey | None = None
@@ -80,7 +81,19 @@ class Run:
             options.world_spec(self.config.topology), deviations=options.load_deviations(), tls=options.tls
         ).start()
         self.config = self.config.with_simulated_arrays(self.sim.describe())
+        self.results.redactor = Redactor(self._secrets())
         self.progress(f"started simulated {self.config.topology} on loopback")
+
+    def progress(self, text: str) -> None:
+        """Progress lines reach the terminal redacted, like every other output."""
+        self._print(self.redactor.text(text))
+
+    def _secrets(self) -> list[str]:
+        return self.config.secret_values()
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.results.redactor
 
     # ------------------------------------------------------------------ rows
     def row(self, exp: Expectation, stage: str, in_progress: bool) -> RowResult:

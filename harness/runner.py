@@ -116,7 +116,8 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
             return EXIT_USAGE
         print(f"ERROR: pytest ended ({code!s}) before the run wrote any result", file=sys.stderr)
         return EXIT_CODES["error"]
-    add_overall_verdict(report_dir / "junit.xml", plugin.document)
+    assert plugin.run is not None
+    add_overall_verdict(report_dir / "junit.xml", plugin.document, plugin.run.redactor)
     render_after_run(report_dir)
     _finish_line(f"results: {report_dir / 'results.json'}", plugin.document["headline"])
     assert plugin.exit_code is not None

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -551,3 +552,48 @@ def test_a_run_killed_during_failover_still_shows_the_failover_command_it_sent(t
     refs = [e["ref"] for e in entries if e["state"] == "sent"]
     assert len(refs) == len(set(refs)), "each command has its own ref"
     assert all(e["ref"] in refs for e in entries if e["state"] == "ended"), "every result follows its command"
+
+
+LEAKY_PLUGIN = '''
+import os
+
+import pytest
+
+
+def _use(password, creds):
+    raise RuntimeError(f"login failed for {creds} with {password}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    if "T106-03" in item.nodeid:
+        password = os.environ["SMIS_TEST_PRIMARY_CIM_PW"]
+        creds = ("smisuser", password)
+        _use(password, creds)
+'''
+
+
+def test_no_secret_reaches_any_output_even_when_the_harness_crashes(tmp_path: Path, lab_pair: dict) -> None:
+    """A crash whose message and frame locals hold the password, shown with pytest's -l (showlocals) and
+    long tracebacks: stdout, stderr, every file of the report dir and the bundle stay free of secrets."""
+    config, env = _real_config(tmp_path, lab_pair, disruptive=False)
+    (tmp_path / "leaky_plugin.py").write_text(LEAKY_PLUGIN)
+    report = tmp_path / "r"
+    pytest_args = ("--", "-p", "leaky_plugin", "-l", "--tb=long")
+    proc = smis("run", "--config", str(config), "--report-dir", str(report), "T106-03", *pytest_args,
+                cwd=tmp_path, env={**env, "PYTHONPATH": str(tmp_path)})  # fmt: skip
+    rows = results(report)
+    assert rows["T106-03"]["verdict"] == "error" and "login failed" in rows["T106-03"]["reason"], output(proc)
+    assert "RuntimeError" in proc.stdout and "**********" in proc.stdout, "the crash is reported, masked"
+    assert smis("bundle", str(report), "--out", str(tmp_path / "b.tar.gz"), cwd=tmp_path).returncode == 0
+    outputs = {"stdout": proc.stdout.encode(), "stderr": proc.stderr.encode(),
+               "bundle": (tmp_path / "b.tar.gz").read_bytes()}  # fmt: skip
+    outputs.update({str(p): p.read_bytes() for p in report.rglob("*") if p.is_file()})
+    with tarfile.open(tmp_path / "b.tar.gz") as archive:
+        for member in archive.getmembers():
+            handle = archive.extractfile(member)
+            outputs[f"bundle:{member.name}"] = handle.read() if handle else b""
+    secrets = [v for v in env.values() if len(v) >= 3]
+    assert secrets
+    leaks = [(where, s) for where, blob in outputs.items() for s in secrets if s.encode() in blob]
+    assert not leaks, leaks

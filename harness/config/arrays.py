@@ -251,3 +251,13 @@ class ArrayConfig(_Strict):
 
     def _secret_values(self) -> list[str]:
         return [s.get_secret_value() for s in (self.cim._secret, self.ssh._secret) if s is not None]
+
+    def secret_values(self) -> list[str]:
+        """Every secret of this array that can be read now (for redacting outputs); unreadable ones are skipped."""
+        values = self._secret_values()
+        for read in (self.cim_password, self.ssh_password, self.ssh_key_passphrase):
+            try:
+                values.append(read() or "")
+            except ConfigError:
+                continue
+        return [v for v in values if v]

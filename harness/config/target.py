@@ -255,6 +255,14 @@ class TargetConfig(_Strict):
             values.append(self._control.token.get_secret_value())
         return [v for v in values if v]
 
+    def secret_values(self) -> list[str]:
+        """Every secret value the run may hold (passwords, passphrases, the simulator's control token), read
+        from wherever the file names them: what `harness.redact` removes from every output."""
+        values = [v for a in (self.arrays or {}).values() for v in a.secret_values()]
+        if self._control is not None:
+            values.append(self._control.token.get_secret_value())
+        return sorted({v for v in values if v})
+
     def redacted_dict(self) -> dict[str, Any]:
         """The configuration as a JSON-able dict without any secret value (names of env vars and files only)."""
         data = self.model_dump(mode="json")

@@ -10,13 +10,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from harness.redact import Redactor
+
 OVERALL_CASE = "overall verdict"
 
 
-def add_overall_verdict(junit_path: Path, document: dict[str, Any]) -> None:
-    """Rewrite junit.xml in place; a missing or unreadable file is left as it is (the results stand)."""
+def add_overall_verdict(junit_path: Path, document: dict[str, Any], redactor: Redactor | None = None) -> None:
+    """Rewrite junit.xml in place, redacted; a missing or unreadable file is left as it is (the results
+    stand)."""
     try:
-        tree = ET.parse(junit_path)
+        text = junit_path.read_text(errors="replace")
+        tree = ET.ElementTree(ET.fromstring((redactor or Redactor()).text(text).encode()))
     except (OSError, ET.ParseError):
         return
     root = tree.getroot()
