@@ -15,9 +15,10 @@ from typing import Any
 
 from harness import results as results_io
 from harness.array_cli import Transcript
-from harness.config import ConfigError, TargetConfig
+from harness.config import ArrayConfig, ConfigError, TargetConfig
 from harness.interrupts import Interrupts, SecondInterrupt
 from harness.journey import Journey, Progress, RunContext, stderr_progress
+from harness.lock import ArrayInUse, ArrayLocks, holder_info
 from harness.mock.deviations import DeviationError
 from harness.overall import UNDECIDED
 from harness.redact import Redactor
@@ -47,6 +48,7 @@ class Run:
         self.sim: Any = None
         self.journey: Journey | None = None
         self.setup_error: str | None = None
+        self.locks = ArrayLocks()
         self.t0 = time.monotonic()
         self.started_wall = results_io.now_iso()
 
@@ -58,6 +60,8 @@ class Run:
         except (ConfigError, DeviationError, OSError) as exc:
             self.setup_error = f"the simulated arrays did not start: {exc}"
             self.progress(f"smis-harness: {self.setup_error}")
+            return
+        if not self._lock_arrays():
             return
         ctx = RunContext(
             config=self.config,
@@ -71,6 +75,19 @@ class Run:
         self.journey = Journey(ctx, self.group)
         self.journey.start()
         self.setup_error = self.journey.setup_error
+
+    def _lock_arrays(self) -> bool:
+        """A disruptive run against real arrays holds one lock per array (`harness.lock`)."""
+        if not self.allow_disruptive or self.config.is_simulated:
+            return True
+        arrays = [(key, _array_id(self.config.array(key))) for key in self.config.array_keys]
+        try:
+            self.locks.acquire(arrays, holder_info(self.report_dir))
+        except ArrayInUse as exc:
+            self.setup_error = str(exc)
+            self.progress(f"smis-harness: {exc}")
+            return False
+        return True
 
     def _start_simulator(self) -> None:
         from harness.mock.service import SimulatedArrays
@@ -137,6 +154,7 @@ class Run:
             if self.journey is not None:
                 self._teardown(self.journey, interrupts)
         finally:
+            self.locks.release()
             if self.sim is not None:
                 self.sim.stop()
         journey = self.journey
@@ -191,3 +209,11 @@ class Run:
             "arrays": arrays,
             "setup_error": self.setup_error,
         }
+
+
+def _array_id(array: ArrayConfig) -> str:
+    """What identifies an array across runs: its serial, else its name, else its SSH address."""
+    identity = array.identity
+    if identity is not None and (identity.serial or identity.system_name):
+        return str(identity.serial or identity.system_name)
+    return f"{array.ssh.host}-{array.ssh.port}"

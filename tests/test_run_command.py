@@ -597,3 +597,46 @@ def test_no_secret_reaches_any_output_even_when_the_harness_crashes(tmp_path: Pa
     assert secrets
     leaks = [(where, s) for where, blob in outputs.items() for s in secrets if s.encode() in blob]
     assert not leaks, leaks
+
+
+SLOW_TEARDOWN_PLUGIN = """
+import time
+
+def pytest_runtest_teardown(item):
+    time.sleep(8)  # the run holds its locks meanwhile
+"""
+
+
+def test_a_second_disruptive_run_against_a_pair_in_use_is_refused(tmp_path: Path) -> None:
+    """One driver per pair: the second run names the holder and changes nothing; the first is unharmed."""
+    (tmp_path / "slow_teardown.py").write_text(SLOW_TEARDOWN_PLUGIN)
+    locks = {"SMIS_HARNESS_LOCK_DIR": str(tmp_path / "locks")}
+    with SimulatedArrays(WorldSpec(topology="pair")) as sim:
+        config, env = _real_config(tmp_path, sim.describe(), disruptive=True)
+        script = Path(sys.executable).with_name("smis-harness")
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+        first_out = tmp_path / "first.out"
+        with first_out.open("w") as sink:
+            first = subprocess.Popen(
+                [*command, "run", "--config", str(config), "--allow-disruptive", "--report-dir",
+                 str(tmp_path / "first"), "T106-06", "--", "-p", "slow_teardown"], cwd=tmp_path,
+                env={**os.environ, **env, **locks, "PYTHONPATH": str(tmp_path)}, stdout=sink,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and "T106-06: PASS" not in first_out.read_text():
+                    time.sleep(0.05)
+                second = smis("run", "--config", str(config), "--allow-disruptive", "--report-dir",
+                              str(tmp_path / "second"), "T106-06", cwd=tmp_path, env={**env, **locks})  # fmt: skip
+                first.wait(timeout=120)
+            finally:
+                if first.poll() is None:
+                    first.kill()
+    no_traceback(second)
+    assert second.returncode == 1, output(second)
+    document = json.loads((tmp_path / "second" / "results.json").read_text())
+    assert document["verdict"] == "error" and f"pid {first.pid}" in document["headline"], document["headline"]
+    assert "in use by another smis-harness run" in second.stdout + second.stderr
+    second_commands = (tmp_path / "second" / "transcript.jsonl").read_text()
+    assert second_commands == "", "the refused run sent nothing to the arrays"
+    assert first.returncode == 0, first_out.read_text()[-3000:]
