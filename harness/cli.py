@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", metavar="DIR", help="where results go (default: reports/<timestamp>)")
     run.add_argument("--allow-disruptive", action="store_true", help="allow DR commands and fault actions")
     run.add_argument("--dry-run", action="store_true", help="print the planned steps; touch nothing")
+    run.add_argument("--rerun", metavar="RUN_DIR",
+                     help="run again only the rows RUN_DIR left FAIL, ERROR, NOT_OBSERVED or undecided, with "
+                          "its configuration (hash checked); rerun.json lists the changed verdicts")  # fmt: skip
     run.add_argument("select", nargs="*", help="row ids or tags to run (e.g. T107-02 table106 rules)")
     run.set_defaults(handler=_run)
 
@@ -138,6 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         select=args.select,
         pytest_args=args.pytest_args,
+        rerun=args.rerun,
     )
     return run_suite(request)
 

@@ -35,8 +35,10 @@ class HarnessPlugin:
         allow_disruptive: bool = False,
         group: str | None = None,
         interrupts: Interrupts | None = None,
+        manifest_extra: dict[str, Any] | None = None,
     ) -> None:
         self.target = config
+        self.manifest_extra = manifest_extra or {}
         self.interrupts = interrupts or Interrupts()
         self.group = group
         self.report_dir = report_dir
@@ -85,6 +87,7 @@ class HarnessPlugin:
                 allow_disruptive=self.allow_disruptive,
                 group=self.group,
                 progress=self.progress,
+                manifest_extra=self.manifest_extra,
             )
             self.run.start()
         return self.run
@@ -168,7 +171,7 @@ class HarnessPlugin:
         if self.run is None and (self.scope.selected or self.scope.problems):
             assert self.target is not None and self.report_dir is not None
             self.run = Run(self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive,
-                           group=self.group, progress=self.progress)  # fmt: skip
+                           group=self.group, progress=self.progress, manifest_extra=self.manifest_extra)  # fmt: skip
         if self.run is not None:
             self.document = self.run.finish(self.scope, self.interrupts)
             self.exit_code = int(self.document["exit_code"])

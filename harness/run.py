@@ -37,8 +37,10 @@ class Run:
         allow_disruptive: bool = False,
         group: str | None = None,
         progress: Progress = stderr_progress,
+        manifest_extra: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
+        self.manifest_extra = manifest_extra or {}
         self.group = group or (config.groups[0] if config.groups else "")
         self.report_dir = report_dir
         self._print = progress
@@ -208,6 +210,7 @@ class Run:
             "disruptive_allowed": self.allow_disruptive,
             "arrays": arrays,
             "setup_error": self.setup_error,
+            **self.manifest_extra,
         }
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.drive import NATURAL, NoPath, StageGraph, stage_for_row, tour_position
@@ -15,6 +17,7 @@ from harness.mock.deviations import DeviationError
 from harness.overall import EXIT_CODES, EXIT_NOT_NATURAL, EXIT_SIGNALS, EXIT_USAGE
 from harness.report import render_after_run
 from harness.report.junit import add_overall_verdict
+from harness.rerun import RerunError, rerun_plan
 from harness.results import default_report_dir, merge_group_runs
 from harness.spec import load_spec
 
@@ -28,14 +31,23 @@ class RunRequest:
     dry_run: bool = False
     select: list[str] = field(default_factory=list)
     pytest_args: list[str] = field(default_factory=list)
+    rerun: str | None = None  # an earlier run dir: run again only its rows not decided PASS/SKIPPED
+    manifest_extra: dict[str, Any] = field(default_factory=dict)
+    on_finished: Callable[[Path], object] | None = None  # called with the run dir before the headline prints
 
 
 def run_suite(request: RunRequest) -> int:
     try:
+        earlier = rerun_plan(request) if request.rerun else None
         target = _target(request)
-    except (ConfigError, DeviationError) as exc:
+        if earlier is not None:
+            earlier.check_same_config(target)
+    except (ConfigError, DeviationError, RerunError) as exc:
         print(f"smis-harness run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if earlier is not None and not request.select:
+        print(f"nothing to rerun: no row of {earlier.run_dir} was FAIL, ERROR, NOT_OBSERVED or undecided")
+        return 0
     unknown = _unknown_selection(request.select)
     if unknown:
         print(f"smis-harness run: unknown row id or tag: {', '.join(unknown)} (ids like T107-02, tags "
@@ -44,6 +56,8 @@ def run_suite(request: RunRequest) -> int:
     if request.dry_run:
         print_plan(target, request)
         return 0
+    if earlier is not None:
+        request.on_finished = earlier.report_changes
     report_dir = Path(request.report_dir) if request.report_dir else default_report_dir()
     return _pytest(target, request, report_dir)
 
@@ -96,7 +110,7 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
     report_dir.mkdir(parents=True, exist_ok=True)
     interrupts = Interrupts()
     plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive, group=group,
-                           interrupts=interrupts)  # fmt: skip
+                           interrupts=interrupts, manifest_extra=request.manifest_extra)  # fmt: skip
     args = [
         "--pyargs",
         "harness.suite",
@@ -119,6 +133,8 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
     assert plugin.run is not None
     add_overall_verdict(report_dir / "junit.xml", plugin.document, plugin.run.redactor)
     render_after_run(report_dir)
+    if request.on_finished is not None:
+        request.on_finished(report_dir)
     _finish_line(f"results: {report_dir / 'results.json'}", plugin.document["headline"])
     assert plugin.exit_code is not None
     return plugin.exit_code

@@ -170,3 +170,29 @@ def test_an_interrupted_run_is_never_conformant(tmp_path: Path) -> None:
     undecided = [r for r in document["rows"] if r["in_scope"] and r["reason"].startswith("not decided")]
     assert undecided and all(r["verdict"] == "error" for r in undecided)
     assert "interrupted" in document["headline"]
+
+
+def test_rerun_runs_only_the_rows_left_unsettled_and_lists_what_changed(tmp_path: Path) -> None:
+    (tmp_path / "crashing_plugin.py").write_text(CRASHING_PLUGIN.replace("T106-03", "T106-99"))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    first = subprocess.run([*_smis(), "run", "--report-dir", "a", "T106-03", "T106-05", "--", "-p", "crashing_plugin"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=180, env=env)  # fmt: skip
+    assert first.returncode == 1, first.stdout[-2000:]
+    again = subprocess.run([*_smis(), "run", "--rerun", "a", "--report-dir", "b"],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=180, env=env)  # fmt: skip
+    document = json.loads((tmp_path / "b" / "results.json").read_text())
+    assert again.returncode == 0 and document["verdict"] == "conformant", again.stdout[-3000:]
+    assert [r["id"] for r in document["rows"] if r["in_scope"]] == ["T106-05"], "only the row in error ran again"
+    assert document["manifest"]["rerun_of"] == str((tmp_path / "a").resolve())
+    changes = json.loads((tmp_path / "b" / "rerun.json").read_text())
+    assert changes["changed"] == {"T106-05": {"before": "error", "now": "pass"}}
+    assert "T106-05: error -> pass" in again.stdout
+    assert again.stdout.strip().splitlines()[-1] == document["headline"]
+
+    deviations = Path(__file__).parent.parent / "fixtures" / "deviations" / "e1-failover-splitting.yaml"
+    changed = subprocess.run([*_smis(), "run", "--rerun", "a", "--deviations", str(deviations), "--report-dir", "c"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert changed.returncode == 2 and "configuration changed since" in changed.stderr, changed.stderr
+    nothing = subprocess.run([*_smis(), "run", "--rerun", "b", "--report-dir", "d"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert nothing.returncode == 0 and "nothing to rerun" in nothing.stdout
