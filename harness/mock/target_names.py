@@ -58,7 +58,7 @@ def check_target_names(style: str) -> str:
     if not fields:
         raise TargetNamingError(f"target names {style!r} is neither a style nor a template; {accepted}")
     if any(ch.isspace() for ch in style):
-        raise TargetNamingError(f"target names {style!r}: a target name cannot contain spaces")
+        raise TargetNamingError(f"target names {style!r}: a target name cannot contain spaces; {accepted}")
     return style
 
 
