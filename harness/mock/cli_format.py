@@ -1,19 +1,28 @@
 """Render 3PAR CLI output (showrcopy, showsys, showversion) as plain text or CSV.
 
 Pure functions over plain data: no world, no I/O. The plain-text layout follows
-the real captures in fixtures/captures/alletra-mp-10.5 byte for byte:
+the real captures in fixtures/captures/alletra-mp-10.5 byte for byte (plain and
+``-d``; tests/test_cli_captures.py re-renders every one of them):
 
+* sections (Target, Link, Group Information) are separated by a blank line; a
+  form with one table section (``showrcopy targets``) ends with its last row,
+  every group block (group row and its volumes) is followed by a blank line;
 * cells are joined by one space; every line is padded to its full width, so the
   last column carries trailing spaces (the header too, when values are wider);
 * a column is as wide as its widest value, its header, and its minimum width
   (group Name 12, Target 16, Status 8, Role 10, Mode 8; volume LocalVV/RemoteVV
-  12, ID 4, SyncStatus 13);
+  12, ID 4, SyncStatus 13; ``-d``: group ID 4, RmUserCpg 10, volume Sync_ss 8,
+  LastSyncTime 13);
 * text columns are left-aligned; numeric columns right-aligned, with their
   header left-aligned in the column's minimum width and that block right-aligned
   (the volume ``ID`` header reads ``ID  `` in a 4-wide column, `` ID  `` in a
   5-wide one, as in the captures);
 * ``showsys`` headers are centred in dashes (``------Name------``) and numeric
-  ones right-aligned, under a ``---(MiB)---`` banner over the capacity columns.
+  ones right-aligned, under a ``---(MiB)---`` banner over the capacity columns;
+* ``showsys -d`` prints sections, each a title centred in dashes as wide as its
+  lines, then ``Key : value`` lines with keys padded to the longest and values
+  right-aligned two columns past the longest value, a blank line after each
+  section; System Descriptors come last, left-aligned (free text).
 
 CSV (``-csvtable`` / ``setclienv csvtable 1``): section titles and the
 ``Status:`` line stay plain; each table row is one record with the same columns;
