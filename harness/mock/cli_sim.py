@@ -2,7 +2,8 @@
 
 Pure with respect to I/O: no sockets, no terminals. `ArrayCLI.run` parses one
 command line (several commands may be joined by ``;``), reads or drives the
-shared `World` under its lock, and renders replies with `cli_format`.
+shared `World` under its lock, reads what show commands print with `cli_views`
+and renders replies with `cli_format`.
 
 Wording chosen where no real capture exists (kept stable; clients may rely on it):
 

@@ -6,9 +6,11 @@ links, DR commands that take time), as the 3PAR Remote Copy documentation
 describes the array's behaviour. Protocol front ends (cim_view, cli_sim) read
 this state and translate it.
 
-Every public method takes the world lock and first advances the world to the
-clock's present, so timed mechanics (a sync finishing, a failover completing,
-a lost link being detected) happen lazily and deterministically.
+Every public method that reads or changes state takes the world lock and first
+advances the world to the clock's present, so timed mechanics (a sync finishing,
+a failover completing, a lost link being detected, a periodic group's sync
+falling due) happen lazily and deterministically. Targets (`targets`,
+`target_name`) are configuration: how each array names and numbers its links.
 """
 
 from __future__ import annotations
@@ -256,10 +258,9 @@ class World:
         self.arrays[array].volumes[name] = vol
         return vol
 
-    def add_link(self, a: str, b: str, kind: Literal["IP", "FC"] = "IP", names: dict[str, str] | None = None) -> Link:
-        """Links from `a` (sending) to `b`; each end's target is named after its peer unless `names` says."""
-        link = Link(a=a, b=b, kind=kind)
-        link.names = {a: self.arrays[b].system_name, b: self.arrays[a].system_name, **(names or {})}
+    def add_link(self, a: str, b: str, kind: Literal["IP", "FC"] = "IP") -> Link:
+        """Links from `a` (sending) to `b`; each end's target is named after its peer (see target_names)."""
+        link = Link(a=a, b=b, kind=kind, names={a: self.arrays[b].system_name, b: self.arrays[a].system_name})
         self.links.append(link)
         return link
 
@@ -283,13 +284,17 @@ class World:
         src_role = Role.SECONDARY if backup else Role.PRIMARY
         status = GroupStatus.BACKUP if backup else (GroupStatus.STARTED if started_synced else GroupStatus.STOPPED)
         pair_status = SyncStatus.STOPPED if backup else (SyncStatus.SYNCED if started_synced else SyncStatus.NEW)
+        synced = pair_status is SyncStatus.SYNCED
         rep = Replication(
             id=len(self.replications) + 1,
             name=name,
             mode=mode,
             source=Side(source, source_group_name or name, src_role, src_role, status),
             target=Side(target, target_group_name or f"{name}.r{creator_id}", Role.SECONDARY, Role.SECONDARY, status),
-            pairs=[VolumePair(s, t, pair_status, *self._synced_now(pair_status)) for s, t in volumes],
+            pairs=[
+                VolumePair(s, t, pair_status, last_sync=self._now if synced else None, iterations=int(synced))
+                for s, t in volumes
+            ],
             options=list(options or []),
             backup=backup,
             noise=noise,
@@ -302,11 +307,6 @@ class World:
             self._by_volume.setdefault((target, pair.target_volume), []).append((rep, pair))
         self._restart_period(rep)
         return rep
-
-    def _synced_now(self, status: SyncStatus) -> tuple[float | None, float | None, float | None, int]:
-        """last_sync, sync_started, sync_ends, iterations of a pair created in `status`."""
-        synced = status is SyncStatus.SYNCED
-        return (self._now if synced else None), None, None, int(synced)
 
     # ----------------------------------------------------------------- time
     def now(self) -> float:
