@@ -115,8 +115,8 @@ def group_blocks(
     if names:  # in the array's order, whatever the order of the arguments
         missing = [p for p in names if not any(fnmatch.fnmatchcase(n, p) for n, _ in selected)]
         selected = [(n, reps) for n, reps in selected if any(fnmatch.fnmatchcase(n, p) for p in names)]
-    blocks = [_GroupBlock(world, array, deviations).build(name, rep) for name, reps in selected for rep in reps]
-    return blocks, missing
+    block = _GroupBlock(world, array, deviations)
+    return [block.build(name, rep) for name, reps in selected for rep in reps], missing
 
 
 class _GroupBlock:
