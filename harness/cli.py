@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -106,6 +107,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--deviations", metavar="FILE", help="YAML file of deliberate provider deviations")
     serve.add_argument("--seed", type=int, default=0, help="seed for identities and volume ids")
     serve.add_argument("--behaviour", choices=["3.1", "10.5"], default="3.1", help="array OS behaviour to model")
+    serve.add_argument(
+        "--target-names",
+        type=_target_names,
+        metavar="STYLE",
+        help="how arrays name their remote-copy targets: peer, own, shared or a template with {own} {peer} "
+        "{own_id} {peer_id} (default: peer on 3.1, shared on 10.5, as on the captured pair)",
+    )
+    serve.add_argument(
+        "--period", type=_positive_seconds, metavar="SECONDS", help="periodic groups sync every SECONDS (default 300)"
+    )
     serve.add_argument("--http", action="store_true", help="serve CIM-XML over plain HTTP instead of HTTPS")
     serve.add_argument("--tls-cert", metavar="PEM", help="certificate to serve (default: self-signed, made at start)")
     serve.add_argument("--tls-key", metavar="PEM", help="private key of --tls-cert")
@@ -121,6 +132,25 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0, got {text}")
+    return value
+
+
+def _target_names(text: str) -> str:
+    from harness.mock.target_names import TargetNamingError, check_target_names
+
+    try:
+        return check_target_names(text)
+    except TargetNamingError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _non_negative(text: str) -> int:
@@ -210,6 +240,8 @@ def _mock_serve(args: argparse.Namespace) -> int:
         scale=args.scale,
         seed=args.seed,
         behaviour=args.behaviour,
+        target_names=args.target_names,
+        period=args.period,
     )
     if bool(args.tls_cert) != bool(args.tls_key):
         print("smis-harness mock serve: give --tls-cert and --tls-key together", file=sys.stderr)

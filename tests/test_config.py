@@ -472,6 +472,30 @@ def test_simulated_behaviour(tmp_path: Path, behaviour: Any, ok: bool) -> None:
         assert "simulated.behaviour" in load_error(path)
 
 
+@pytest.mark.parametrize(
+    ("names", "problem"),
+    [
+        ("own", None),
+        ("shared", None),
+        ("rc_{own_id}_to_{peer}", None),
+        ("{peers}", "unknown placeholder {peers}"),
+        ("peers", "neither a style nor a template"),
+        ("rc {peer}", "cannot contain spaces"),
+        ("{peer!r}", "no format or conversion"),
+    ],
+)
+def test_simulated_target_names(tmp_path: Path, names: str, problem: str | None) -> None:
+    data = simulated_pair()
+    data["simulated"].update(target_names=names, period=2)
+    path = write(tmp_path, data)
+    if problem is None:
+        spec = load_config(path).simulated.world_spec("pair")  # type: ignore[union-attr]
+        assert (spec.target_names, spec.period) == (names, 2.0)
+    else:
+        message = load_error(path)
+        assert "simulated.target_names" in message and problem in message and "{own_id}" in message
+
+
 def test_simulated_deviations_file_is_checked(tmp_path: Path) -> None:
     data = simulated_pair()
     data["simulated"]["deviations"] = "devs.yaml"

@@ -725,3 +725,47 @@ def test_transient_zero_makes_failover_in_progress_unobservable(tmp_path: Path) 
         summary = group_summary(info, "rcg_sync_0")
         assert summary["operation"] is None and summary["last_result"] == {"operation": "failover", "ok": True}
         assert show_group(secondary, remote)[:2] == ("Primary-Rev", "Stopped")
+
+
+# =============================================================================== OS 10.5 arrays, periodic groups
+SYNCING: State = (3, 5, 6)  # Unsynchronized / ResyncInProgress / Synchronizing
+
+
+def periodic_view(array: dict[str, Any], group: str) -> tuple[str, str | None]:
+    """(the volumes' common SyncStatus without a percentage, the Last-Sync of the Options) over SSH."""
+    text = cli_ok(array, f"showrcopy groups {group}")
+    [block] = parse_groups(text)
+    match = re.search(r"Last-Sync (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \w+)", text)
+    return block.summary[2], match.group(1) if match else None
+
+
+def test_serve_10_5_pair_names_its_targets_and_syncs_periodic_groups_every_period() -> None:
+    server = start_serve("--behaviour", "10.5", "--period", "2")
+    try:
+        arrays = server.info["arrays"]
+        primary, secondary = arrays["primary"], arrays["secondary"]
+        # targets named as on the captured pair; -d shows the peer behind each truthfully
+        for array, peer in ((primary, secondary), (secondary, primary)):
+            text = cli_ok(array, "showrcopy -d targets")
+            header, row = text.rstrip("\n").split("\n")[-2:]
+            assert header.split() == ["Name", "ID", "Type", "Status", "Options", "Version", "Policy", "Socks",
+                                      "Buffsz", "SysName", "SysID", "RemoteName", "RemoteID"]  # fmt: skip
+            cells = row.split()
+            assert cells[0] == secondary["system_name"]  # on the secondary too: not named after its peer
+            assert (cells[9], int(cells[10]), cells[11]) == (peer["system_name"], peer["system_id"], cells[0])
+        # one system id text in showsys and showsys -d; the release as OS 10.5 prints it
+        ident = cli_ok(primary, "showsys").split("\n")[2].split()[0]
+        assert ident == f"0x{primary['system_id']:X}"
+        assert re.search(rf"^System ID +: +{ident}$", cli_ok(primary, "showsys -d"), re.M)
+        assert cli_ok(primary, "showversion").startswith("Release version 10.5")
+        # every 2 s the periodic group copies its changes: Syncing on both interfaces, then a later Last-Sync
+        group, remote = "rcg_periodic_1", secondary_name(server.info, "rcg_periodic_1")
+        _, before = periodic_view(primary, group)
+        assert before is not None and "Period 2s" in cli_ok(primary, f"showrcopy groups {group}")
+        wait_for("a Syncing window in the CLI", lambda: periodic_view(secondary, remote)[0], lambda s: s == "Syncing")
+        wait_for("a Syncing window in CIM", lambda: group_state(primary, group), lambda s: s == SYNCING)
+        wait_for("Last-Sync to advance", lambda: periodic_view(primary, group),
+                 lambda v: v[0] == "Synced" and v[1] is not None and v[1] > before)  # fmt: skip
+        assert group_state(secondary, remote) in (SYNCHRONIZED, SYNCING)
+    finally:
+        stop_serve(server.proc)

@@ -4,7 +4,16 @@ import pytest
 
 from harness.mock.clock import ManualClock
 from harness.mock.topology import WorldSpec, build_world
-from harness.mock.world import ArrayCommandError, GroupStatus, Operation, Role, SyncStatus, World
+from harness.mock.world import (
+    ArrayCommandError,
+    GroupStatus,
+    Operation,
+    Replication,
+    Role,
+    SyncStatus,
+    VolumePair,
+    World,
+)
 
 
 @pytest.fixture
@@ -170,3 +179,117 @@ def test_a_failed_operations_timer_does_not_end_the_next_one(world: World, clock
     clock.advance(world.durations.recover / 2 + 0.01)
     assert not world.operation_running("secondary", sec_group)
     assert state(world, "secondary") == ("Primary-Rev", "Started", ["Synced", "Synced"])
+
+
+# --------------------------------------------------------------------------- periodic groups, stop times
+
+PERIOD = 10.0
+
+
+def periodic_world(clock: ManualClock, **spec: object) -> World:
+    return build_world(WorldSpec(topology="pair", groups=2, volumes_per_group=2, period=PERIOD, **spec), clock=clock)  # type: ignore[arg-type]
+
+
+def periodic(world: World) -> Replication:
+    [rep] = [r for r in world.replications if r.mode == "periodic"]
+    return rep
+
+
+def settled(world: World, rep: Replication) -> list[VolumePair]:
+    """The replication's pairs once the world has caught up with the clock."""
+    world.now()
+    return rep.pairs
+
+
+def statuses(world: World, rep: Replication) -> list[str]:
+    return [p.sync_status.value for p in settled(world, rep)]
+
+
+def test_a_periodic_group_syncs_every_period(clock: ManualClock) -> None:
+    world = periodic_world(clock)
+    rep, span = periodic(world), world.durations.periodic_sync
+    assert [p.last_sync for p in settled(world, rep)] == [world.created] * 2
+    for cycle in range(1, 4):
+        clock.advance(PERIOD * cycle - world.now() - 0.01)
+        assert statuses(world, rep) == ["Synced", "Synced"]
+        clock.advance(0.02)
+        assert statuses(world, rep) == ["Syncing", "Syncing"]
+        assert [p.last_sync for p in settled(world, rep)] == [
+            world.created + PERIOD * (cycle - 1) + (span if cycle > 1 else 0)
+        ] * 2
+        clock.advance(span)
+        assert statuses(world, rep) == ["Synced", "Synced"]
+        assert all(p.last_sync == pytest.approx(PERIOD * cycle + span) for p in settled(world, rep))
+        assert [p.iterations for p in settled(world, rep)] == [cycle + 1] * 2
+    sync_rep = next(r for r in world.replications if r.mode == "sync")
+    assert statuses(world, sync_rep) == ["Synced", "Synced"] and settled(world, sync_rep)[0].iterations == 1
+
+
+def test_a_stopped_periodic_group_does_not_sync_and_restarts_its_period_when_started(clock: ManualClock) -> None:
+    world = periodic_world(clock)
+    rep = periodic(world)
+    clock.advance(PERIOD / 2)
+    world.stop_group("primary", rep.name)
+    clock.advance(PERIOD / 5)
+    world.start_group("primary", rep.name)  # within the period: the schedule from creation (due at 10) is void
+    started = world.now()
+    clock.advance(PERIOD - PERIOD / 5 - PERIOD / 2 + 0.5)  # past 10
+    assert statuses(world, rep) == ["Synced", "Synced"]
+    world.stop_group("primary", rep.name)
+    clock.advance(PERIOD * 3)
+    assert statuses(world, rep) == ["Stopped", "Stopped"]  # no sync while stopped
+    world.start_group("primary", rep.name)
+    restarted = world.now()
+    clock.advance(PERIOD - 0.01)
+    assert statuses(world, rep) == ["Synced", "Synced"]
+    assert [p.last_sync for p in settled(world, rep)] == [restarted + world.durations.resync] * 2
+    assert started < restarted
+    clock.advance(0.02)
+    assert statuses(world, rep) == ["Syncing", "Syncing"]
+
+
+def test_no_periodic_sync_while_cut_off_busy_or_faulted(clock: ManualClock) -> None:
+    world = periodic_world(clock)
+    rep = periodic(world)
+    world.force_sync_status("primary", rep.name, SyncStatus.STALE)
+    clock.advance(PERIOD + 0.01)
+    assert statuses(world, rep) == ["Stale", "Stale"]  # a fault state stays until someone acts
+    world.start_group("primary", rep.name)  # already started: nothing to do
+    world.set_link("primary", "secondary", False)
+    clock.advance(PERIOD)
+    assert statuses(world, rep) == ["Stopped", "Stopped"]
+
+
+def test_a_new_period_takes_effect_at_once(clock: ManualClock) -> None:
+    world = periodic_world(clock)
+    rep = periodic(world)
+    clock.advance(1.0)
+    world.set_duration("period", 2.0)
+    clock.advance(2.01)
+    assert statuses(world, rep) == ["Syncing", "Syncing"]
+
+
+def test_stopping_stamps_the_moment_of_the_stop(clock: ManualClock) -> None:
+    world = periodic_world(clock)
+    sync_rep = next(r for r in world.replications if r.mode == "sync")
+    clock.advance(42.0)
+    world.stop_group("primary", sync_rep.name)
+    assert [p.last_sync for p in settled(world, sync_rep)] == [world.created + 42.0] * 2
+    # a link loss stops the group when the arrays notice it
+    world.start_group("primary", sync_rep.name)
+    clock.advance(world.durations.resync + 5.0)
+    world.set_link("primary", "secondary", False)
+    clock.advance(world.durations.link_detect + 0.5)
+    detected = world.created + 42.0 + world.durations.resync + 5.0 + world.durations.link_detect
+    assert [p.last_sync for p in settled(world, sync_rep)] == [pytest.approx(detected)] * 2
+    # a periodic group keeps its last completed sync
+    rep = periodic(world)
+    assert statuses(world, rep) == ["Stopped", "Stopped"] and settled(world, rep)[0].last_sync <= detected
+
+
+def test_syncrcopy_counts_as_an_iteration(clock: ManualClock) -> None:
+    world = periodic_world(clock)
+    rep = periodic(world)
+    world.sync_group("primary", rep.name)
+    clock.advance(world.durations.periodic_sync + 0.01)
+    assert [p.iterations for p in settled(world, rep)] == [2, 2]

@@ -20,6 +20,10 @@ class SimulatedOptions(_Strict):
     scale: int = Field(default=0, ge=0)
     seed: int = 0
     behaviour: Literal["3.1", "10.5"] = "3.1"
+    target_names: str | None = None
+    """How the arrays name their remote-copy targets: peer, own, shared or a template (None: the behaviour's)."""
+    period: Seconds | None = None
+    """Seconds between a periodic group's syncs (None: 300, printed `Period 5m`)."""
     tls: StrictBool = True
     deviations: Path | None = None
 
@@ -28,6 +32,16 @@ class SimulatedOptions(_Strict):
     def _behaviour_text(cls, value: Any) -> Any:
         # YAML reads `behaviour: 3.1` as a number
         return str(value) if isinstance(value, float | int) and not isinstance(value, bool) else value
+
+    @field_validator("target_names")
+    @classmethod
+    def _target_names(cls, value: str | None) -> str | None:
+        from harness.mock.target_names import TargetNamingError, check_target_names
+
+        try:
+            return None if value is None else check_target_names(value)
+        except TargetNamingError as exc:
+            raise PydanticCustomError("config", "{message}", {"message": str(exc)}) from None
 
     @field_validator("deviations")
     @classmethod
@@ -54,6 +68,8 @@ class SimulatedOptions(_Strict):
             scale=self.scale,
             seed=self.seed,
             behaviour=self.behaviour,
+            target_names=self.target_names,
+            period=self.period,
         )
 
     def load_deviations(self) -> Any:

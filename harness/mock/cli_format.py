@@ -1,19 +1,28 @@
 """Render 3PAR CLI output (showrcopy, showsys, showversion) as plain text or CSV.
 
 Pure functions over plain data: no world, no I/O. The plain-text layout follows
-the real captures in fixtures/captures/alletra-mp-10.5 byte for byte:
+the real captures in fixtures/captures/alletra-mp-10.5 byte for byte (plain and
+``-d``; tests/test_cli_captures.py re-renders every one of them):
 
+* sections (Target, Link, Group Information) are separated by a blank line; a
+  form with one table section (``showrcopy targets``) ends with its last row,
+  every group block (group row and its volumes) is followed by a blank line;
 * cells are joined by one space; every line is padded to its full width, so the
   last column carries trailing spaces (the header too, when values are wider);
 * a column is as wide as its widest value, its header, and its minimum width
   (group Name 12, Target 16, Status 8, Role 10, Mode 8; volume LocalVV/RemoteVV
-  12, ID 4, SyncStatus 13);
+  12, ID 4, SyncStatus 13; ``-d``: group ID 4, RmUserCpg 10, volume Sync_ss 8,
+  LastSyncTime 13);
 * text columns are left-aligned; numeric columns right-aligned, with their
   header left-aligned in the column's minimum width and that block right-aligned
   (the volume ``ID`` header reads ``ID  `` in a 4-wide column, `` ID  `` in a
   5-wide one, as in the captures);
 * ``showsys`` headers are centred in dashes (``------Name------``) and numeric
-  ones right-aligned, under a ``---(MiB)---`` banner over the capacity columns.
+  ones right-aligned, under a ``---(MiB)---`` banner over the capacity columns;
+* ``showsys -d`` prints sections, each a title centred in dashes as wide as its
+  lines, then ``Key : value`` lines with keys padded to the longest and values
+  right-aligned two columns past the longest value, a blank line after each
+  section; System Descriptors come last, left-aligned (free text).
 
 CSV (``-csvtable`` / ``setclienv csvtable 1``): section titles and the
 ``Status:`` line stay plain; each table row is one record with the same columns;
@@ -172,6 +181,15 @@ class TargetInfo:
     status: str
     options: str = "-"
     policy: str = "mirror_config"
+    # -d only: the remote-copy protocol version, sockets and buffer size, the peer behind the target
+    # (its system name and decimal id) and the peer's own target back (its name and id)
+    version: object = "-"
+    socks: object = "-"
+    buffsz: object = "-"
+    sys_name: str = "-"
+    sys_id: object = "-"
+    remote_name: str = "-"
+    remote_id: object = "-"
 
 
 @dataclass(frozen=True)
@@ -181,6 +199,10 @@ class LinkInfo:
     address: str
     status: str
     options: str = "-"
+    # -d only: the link's name, its IPC channel and its id
+    name: str = "-"
+    ipc: str = "-"
+    id: object = "-"
 
 
 @dataclass(frozen=True)
@@ -191,6 +213,14 @@ class VolumeInfo:
     remote_id: int
     sync_status: str
     last_sync_time: str
+    # -d only
+    resync_ss: str = "none"
+    sync_ss: str = "none"
+    vv_iter: str = "NA"
+    r_iter: str = "NA"
+    s_iter: str = "NA"
+    local_set: str = "NA"
+    remote_set: str = "NA"
 
 
 @dataclass(frozen=True)
@@ -204,8 +234,10 @@ class GroupInfo:
     mode: str
     options: str
     volumes: list[VolumeInfo] = field(default_factory=list)
-    id: int | None = None  # -d only
-    creation_time: str | None = None  # -d only
+    # -d only
+    id: object = "-"
+    local_user_cpg: str = ""
+    remote_user_cpg: str = ""
 
 
 @dataclass(frozen=True)
@@ -227,12 +259,30 @@ TARGET_COLUMNS = (
     Column("Options", quoted=True),
     Column("Policy"),
 )
+TARGET_DETAIL_COLUMNS = (
+    *TARGET_COLUMNS[:5],
+    Column("Version", numeric=True),
+    Column("Policy"),
+    Column("Socks", numeric=True),
+    Column("Buffsz", numeric=True),
+    Column("SysName"),
+    Column("SysID", numeric=True),
+    Column("RemoteName"),
+    Column("RemoteID", numeric=True),
+)
 LINK_COLUMNS = (
     Column("Target"),
     Column("Node"),
     Column("Address"),
     Column("Status"),
     Column("Options", quoted=True),
+)
+LINK_DETAIL_COLUMNS = (
+    Column("Target"),
+    Column("Name"),
+    Column("IPC"),
+    Column("ID", numeric=True),
+    *LINK_COLUMNS[1:],
 )
 GROUP_COLUMNS = (
     Column("Name", min_width=12),
@@ -243,14 +293,12 @@ GROUP_COLUMNS = (
     Column("Options", quoted=True),
 )
 GROUP_DETAIL_COLUMNS = (
-    Column("Name", min_width=12),
-    Column("ID", numeric=True, min_width=2),
-    Column("Target", min_width=16),
-    Column("Status", min_width=8),
-    Column("Role", min_width=10),
-    Column("Mode", min_width=8),
-    Column("CreationTime"),
-    Column("Options", quoted=True),
+    GROUP_COLUMNS[0],
+    Column("ID", numeric=True, min_width=4),
+    *GROUP_COLUMNS[1:5],
+    Column("LocalUserCpg"),
+    Column("RmUserCpg", min_width=10),
+    GROUP_COLUMNS[5],
 )
 VOLUME_COLUMNS = (
     Column("LocalVV", min_width=12),
@@ -260,25 +308,44 @@ VOLUME_COLUMNS = (
     Column("SyncStatus", min_width=13),
     Column("LastSyncTime"),
 )
+VOLUME_DETAIL_COLUMNS = (
+    *VOLUME_COLUMNS[:5],
+    Column("Resync_ss"),
+    Column("Sync_ss", min_width=8),
+    Column("VV_iter"),
+    Column("R_iter"),
+    Column("S_iter"),
+    Column("LastSyncTime", min_width=13),
+    Column("LocalSet"),
+    Column("RemoteSet"),
+)
 
 
-def _group_row(group: GroupInfo, detailed: bool) -> list[object]:
+def _target_row(t: TargetInfo, detailed: bool) -> list[object]:
     if detailed:
-        return [
-            group.name,
-            group.id if group.id is not None else "-",
-            group.target,
-            group.status,
-            group.role,
-            group.mode,
-            group.creation_time or "-",
-            group.options,
-        ]
-    return [group.name, group.target, group.status, group.role, group.mode, group.options]
+        return [t.name, t.id, t.type, t.status, t.options, t.version, t.policy, t.socks, t.buffsz,
+                t.sys_name, t.sys_id, t.remote_name, t.remote_id]  # fmt: skip
+    return [t.name, t.id, t.type, t.status, t.options, t.policy]
 
 
-def _volume_row(vol: VolumeInfo) -> list[object]:
-    return [vol.local_vv, vol.local_id, vol.remote_vv, vol.remote_id, vol.sync_status, vol.last_sync_time]
+def _link_row(k: LinkInfo, detailed: bool) -> list[object]:
+    if detailed:
+        return [k.target, k.name, k.ipc, k.id, k.node, k.address, k.status, k.options]
+    return [k.target, k.node, k.address, k.status, k.options]
+
+
+def _group_row(g: GroupInfo, detailed: bool) -> list[object]:
+    if detailed:
+        return [g.name, g.id, g.target, g.status, g.role, g.mode, g.local_user_cpg, g.remote_user_cpg, g.options]
+    return [g.name, g.target, g.status, g.role, g.mode, g.options]
+
+
+def _volume_row(v: VolumeInfo, detailed: bool) -> list[object]:
+    head = [v.local_vv, v.local_id, v.remote_vv, v.remote_id, v.sync_status]
+    if detailed:
+        return [*head, v.resync_ss, v.sync_ss, v.vv_iter, v.r_iter, v.s_iter, v.last_sync_time,
+                v.local_set, v.remote_set]  # fmt: skip
+    return [*head, v.last_sync_time]
 
 
 def _table(
@@ -294,28 +361,41 @@ def _table(
     return format_table(columns, rows, indent=indent, header=header)
 
 
+def _group_blocks(groups: Sequence[GroupInfo], *, csv: bool, headers: bool, detailed: bool) -> list[str]:
+    """Each group's row and its volumes, every block followed by a blank line."""
+    group_columns = GROUP_DETAIL_COLUMNS if detailed else GROUP_COLUMNS
+    volume_columns = VOLUME_DETAIL_COLUMNS if detailed else VOLUME_COLUMNS
+    lines: list[str] = []
+    for group in groups:
+        lines += _table(group_columns, [_group_row(group, detailed)], csv=csv, header=headers)
+        vols = [_volume_row(v, detailed) for v in group.volumes]
+        if vols:
+            lines += _table(volume_columns, vols, csv=csv, header=headers, indent="  ")
+        lines.append("")
+    return lines
+
+
 def render_showrcopy(view: RemoteCopyView, *, csv: bool = False, headers: bool = True, detailed: bool = False) -> str:
-    """The full text of a showrcopy reply (ends with a newline)."""
+    """The full text of a showrcopy reply (ends with a newline); `detailed` is ``-d``."""
     if not view.configured:
         return NOT_CONFIGURED + "\n"
-    lines = ["", "Remote Copy System Information", f"Status: {view.status}", ""]
+
+    def table(title: str, columns: Sequence[Column], rows: list[list[object]]) -> list[str]:
+        return [title, "", *(_table(columns, rows, csv=csv, header=headers) if rows else [])]
+
+    sections: list[list[str]] = []
     if view.targets is not None:
-        lines += ["Target Information", ""]
-        rows = [[t.name, t.id, t.type, t.status, t.options, t.policy] for t in view.targets]
-        lines += [*_table(TARGET_COLUMNS, rows, csv=csv, header=headers), ""] if rows else []
+        columns = TARGET_DETAIL_COLUMNS if detailed else TARGET_COLUMNS
+        sections.append(table("Target Information", columns, [_target_row(t, detailed) for t in view.targets]))
     if view.links is not None:
-        lines += ["Link Information", ""]
-        rows = [[k.target, k.node, k.address, k.status, k.options] for k in view.links]
-        lines += [*_table(LINK_COLUMNS, rows, csv=csv, header=headers), ""] if rows else []
+        columns = LINK_DETAIL_COLUMNS if detailed else LINK_COLUMNS
+        sections.append(table("Link Information", columns, [_link_row(k, detailed) for k in view.links]))
     if view.groups is not None:
-        lines += ["Group Information", ""]
-        columns = GROUP_DETAIL_COLUMNS if detailed else GROUP_COLUMNS
-        for group in view.groups:
-            lines += _table(columns, [_group_row(group, detailed)], csv=csv, header=headers)
-            vols = [_volume_row(v) for v in group.volumes]
-            if vols:
-                lines += _table(VOLUME_COLUMNS, vols, csv=csv, header=headers, indent="  ")
-            lines.append("")
+        blocks = _group_blocks(view.groups, csv=csv, headers=headers, detailed=detailed)
+        sections.append(["Group Information", "", *blocks])
+    lines = ["", "Remote Copy System Information", f"Status: {view.status}"]
+    for section in sections:
+        lines += ["", *section]
     return "\n".join(lines) + "\n"
 
 
@@ -324,7 +404,7 @@ def render_showrcopy(view: RemoteCopyView, *, csv: bool = False, headers: bool =
 
 @dataclass(frozen=True)
 class SystemRow:
-    id: int
+    id: str  # as printed: decimal, or hexadecimal (0x2DEF6) on OS 10.5
     name: str
     model: str
     serial: str
@@ -351,11 +431,10 @@ SHOWSYS_COLUMNS = (
 _CAPACITY_COLUMNS = 4
 
 
-def render_showsys(row: SystemRow, *, hex_id: bool = False, csv: bool = False, headers: bool = True) -> str:
+def render_showsys(row: SystemRow, *, csv: bool = False, headers: bool = True) -> str:
     """``showsys``: a ``(MiB)`` banner over the capacity columns, a dashed header, one row."""
-    ident = f"0x{row.id:X}" if hex_id else str(row.id)
     values: list[object] = [
-        ident,
+        row.id,
         row.name,
         row.model,
         row.serial,
@@ -379,22 +458,41 @@ def render_showsys(row: SystemRow, *, hex_id: bool = False, csv: bool = False, h
     return "\n".join([banner, *table]) + "\n"
 
 
-def render_showsys_detail(items: Sequence[tuple[str, object]], title: str = "General") -> str:
-    """``showsys -d``: a dashed title and ``Key : value`` lines."""
-    label = max((len(k) for k, _ in items), default=0) + 1
-    width = max(label + 4 + max((len(str(v)) for _, v in items), default=0), 48)
+Section = tuple[str, Sequence[tuple[str, object]]]
+DESCRIPTORS = ("Location", "Owner", "Contact", "Comment")
+
+
+def _detail_section(title: str, items: Sequence[tuple[str, object]]) -> list[str]:
+    """A dashed, centred title over ``Key : value`` lines, keys padded, values right-aligned."""
+    key_width = max(len(key) for key, _ in items)
+    value_width = max(len(str(value)) for _, value in items) + 2
+    lines = [f"{key.ljust(key_width)} : {str(value).rjust(value_width)}" for key, value in items]
+    return [_centred(title, max(key_width + 3 + value_width, len(title))), *lines]
+
+
+def _centred(title: str, width: int) -> str:
     dashes = width - len(title)
-    lines = ["-" * (dashes // 2) + title + "-" * (dashes - dashes // 2)]
-    lines += [f"{key.ljust(label)}:  {value}" for key, value in items]
-    return "\n".join(lines) + "\n"
+    return "-" * (dashes // 2) + title + "-" * (dashes - dashes // 2)
+
+
+def render_showsys_detail(sections: Sequence[Section], descriptors: dict[str, str] | None = None) -> str:
+    """``showsys -d``: sections (General, capacity blocks, ...) then System Descriptors, each followed by a
+    blank line. Descriptor values are left-aligned after ``Key         : `` (they are free text)."""
+    lines: list[str] = []
+    for title, items in sections:
+        lines += [*_detail_section(title, items), ""]
+    lines.append(_centred("System Descriptors", 34))
+    lines += [f"{key:<11} : {(descriptors or {}).get(key, '')}" for key in DESCRIPTORS]
+    return "\n".join([*lines, ""]) + "\n"
 
 
 VERSION_COMPONENTS = ("CLI Server", "CLI Client", "System Manager", "Kernel", "TPD Kernel Code")
 
 
-def render_showversion(release: str, *, patches: str = "None") -> str:
-    """``showversion``: release, patches, then a Component Name / Version table."""
+def render_showversion(release: str, *, release_type: str | None = None, patches: str = "None") -> str:
+    """``showversion``: release (and release type, OS 10.5), patches, then a Component Name / Version table."""
     columns = (Column("Component Name", min_width=32), Column("Version"))
     rows = [[name, release] for name in VERSION_COMPONENTS]
     table = [line.rstrip() for line in format_table(columns, rows)]
-    return "\n".join([f"Release version {release}", f"Patches:  {patches}", "", *table]) + "\n"
+    head = [f"Release version {release}", *([f"Release Type: {release_type}"] if release_type else [])]
+    return "\n".join([*head, f"Patches:  {patches}", "", *table]) + "\n"

@@ -2,7 +2,8 @@
 
 Pure with respect to I/O: no sockets, no terminals. `ArrayCLI.run` parses one
 command line (several commands may be joined by ``;``), reads or drives the
-shared `World` under its lock, and renders replies with `cli_format`.
+shared `World` under its lock, reads what show commands print with `cli_views`
+and renders replies with `cli_format`.
 
 Wording chosen where no real capture exists (kept stable; clients may rely on it):
 
@@ -47,29 +48,27 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from harness.mock.cli_format import (
-    GroupInfo,
-    LinkInfo,
     RemoteCopyView,
-    SystemRow,
-    TargetInfo,
-    VolumeInfo,
-    format_period,
-    format_timestamp,
-    group_options,
     render_showrcopy,
     render_showsys,
     render_showsys_detail,
     render_showversion,
 )
-from harness.mock.deviations import Deviations, facts_for
+from harness.mock.cli_views import (
+    group_blocks,
+    link_rows,
+    release_type,
+    system_detail,
+    system_row,
+    target_rows,
+)
+from harness.mock.deviations import Deviations
 from harness.mock.world import (
     ArrayCommandError,
     Operation,
     OperationResult,
     Replication,
-    Role,
     SyncStatus,
-    VolumePair,
     World,
 )
 
@@ -85,8 +84,6 @@ PROMPT_CHOICES = "select q=quit y=yes n=no: "
 _YES = {"y", "yes"}
 _NO = {"n", "no", "q", "quit"}
 _SHOW_FLAGS = frozenset({"-csvtable", "-nohdtot"})
-_TOTAL_CAP_MIB = 33554432  # 32 TiB of raw capacity per simulated array
-_NODES = 2
 
 
 @dataclass
@@ -255,128 +252,19 @@ class ArrayCLI:
             if not any(rep.involves(self.array) for rep in self.world.replications):
                 ctx.out.write(render_showrcopy(RemoteCopyView(configured=False)))
                 return 0
-            detailed = "-d" in args.flags
+            groups = None
+            if form in ("all", "groups"):
+                groups, missing = group_blocks(self.world, self.array, names, self.deviations)
             view = RemoteCopyView(
-                targets=self._targets() if form in ("all", "targets") else None,
-                links=self._links() if form in ("all", "links") else None,
-                groups=self._groups(names, missing, detailed) if form in ("all", "groups") else None,
+                targets=target_rows(self.world, self.array) if form in ("all", "targets") else None,
+                links=link_rows(self.world, self.array) if form in ("all", "links") else None,
+                groups=groups,
             )
-            text = render_showrcopy(view, csv=csv, headers=headers, detailed=detailed)
+            text = render_showrcopy(view, csv=csv, headers=headers, detailed="-d" in args.flags)
         ctx.out.write(text)
         for name in missing:
             ctx.out.error(f"Error: group matching {name} does not exist on the system")
         return 1 if missing else 0
-
-    def _peers(self) -> list[tuple[str, str]]:
-        """(peer key, link kind) for every remote-copy link of this array, in link order."""
-        peers = []
-        for link in self.world.links:
-            if self.array in (link.a, link.b):
-                peers.append((link.b if link.a == self.array else link.a, link.kind))
-        return peers
-
-    def _targets(self) -> list[TargetInfo]:
-        return [
-            TargetInfo(
-                self.world.arrays[peer].system_name,
-                index,
-                kind,
-                self.world.target_status(self.array, peer),
-            )
-            for index, (peer, kind) in enumerate(self._peers(), start=1)
-        ]
-
-    def _links(self) -> list[LinkInfo]:
-        rows: list[LinkInfo] = []
-        kinds_up: dict[str, bool] = {}
-        for peer, kind in self._peers():
-            up = self.world.link_up_for(self.array, peer)
-            kinds_up[kind] = kinds_up.get(kind, False) or up
-            name = self.world.arrays[peer].system_name
-            for node in (0, 1):
-                rows.append(LinkInfo(name, _port(kind, node), self._address(peer, kind, node), _up(up)))
-        for kind, up in kinds_up.items():
-            for node in (0, 1):
-                rows.append(LinkInfo("receive", _port(kind, node), self._address(self.array, kind, node), _up(up)))
-        return rows
-
-    def _address(self, key: str, kind: str, node: int) -> str:
-        array = self.world.arrays[key]
-        if kind == "FC":
-            return f"2{node}310002AC{array.wwn[-6:]}"
-        index = list(self.world.arrays).index(key)
-        return f"10.54.{100 + 10 * index}.{92 + node}"
-
-    def _groups(self, names: list[str], missing: list[str], detailed: bool) -> list[GroupInfo]:
-        selected = self.world.groups_on(self.array)
-        if names:  # in the array's order, whatever the order of the arguments
-            missing += [p for p in names if not any(fnmatch.fnmatchcase(n, p) for n, _ in selected)]
-            selected = [(n, reps) for n, reps in selected if any(fnmatch.fnmatchcase(n, p) for p in names)]
-        blocks = []
-        for name, reps in selected:
-            for rep in reps:
-                blocks.append(self._group_block(name, rep, detailed))
-        return blocks
-
-    def _cli_changes(self, rep: Replication, pair: VolumePair) -> dict[str, str]:
-        if not self.deviations.rules:
-            return {}
-        return self.deviations.cli_changes(self.array, facts_for(self.world, rep, pair, self.array))
-
-    def _group_block(self, name: str, rep: Replication, detailed: bool) -> GroupInfo:
-        world, array = self.world, self.array
-        side = rep.side(array)
-        peer = rep.peer(array)
-        tz = world.arrays[array].timezone
-        changes = self._cli_changes(rep, rep.pairs[0]) if rep.pairs else {}
-        role = changes.get("role", side.role.value)
-        status = changes.get("group_status", side.status.value)
-        source = Role(role).is_source
-        volumes = []
-        local_vols = world.arrays[array].volumes
-        remote_vols = world.arrays[peer.array].volumes
-        for index, pair in enumerate(rep.pairs):
-            pair_changes = changes if index == 0 else self._cli_changes(rep, pair)
-            sync = pair_changes.get("sync_status", pair.sync_status.value)
-            if sync == SyncStatus.SYNCING.value and source:
-                percent = world.sync_percent(pair)
-                if percent is not None:
-                    sync = f"Syncing ({percent}%)"
-            if pair.last_sync is None or (rep.mode == "sync" and sync == SyncStatus.SYNCED.value):
-                last = "NA"
-            else:
-                last = format_timestamp(world.wall_time(pair.last_sync), tz)
-            local, remote = (
-                (pair.source_volume, pair.target_volume)
-                if rep.source.array == array
-                else (pair.target_volume, pair.source_volume)
-            )
-            volumes.append(VolumeInfo(local, local_vols[local].id, remote, remote_vols[remote].id, sync, last))
-        options = self._options(rep, source, tz)
-        return GroupInfo(
-            name=name,
-            target=world.arrays[peer.array].system_name,
-            status=status,
-            role=role,
-            mode="Sync" if rep.mode == "sync" else "Periodic",
-            options=options,
-            volumes=volumes,
-            id=rep.id,
-            creation_time=format_timestamp(world.wall_time(world.created), tz) if detailed else None,
-        )
-
-    def _options(self, rep: Replication, source: bool, tz: str) -> str:
-        flags = [o for o in rep.options if not o.startswith("Period ")]
-        if rep.mode != "periodic":
-            return group_options(flags)
-        periods = [o.removeprefix("Period ").strip() for o in rep.options if o.startswith("Period ")]
-        period = periods[0] if periods else format_period(self.world.durations.period)
-        last_sync = None
-        if source:
-            times = [p.last_sync for p in rep.pairs if p.last_sync is not None]
-            if times:
-                last_sync = format_timestamp(self.world.wall_time(min(times)), tz)
-        return group_options(flags, last_sync=last_sync, period=period)
 
     @staticmethod
     def _table_mode(args: _Args, session: SessionEnv) -> tuple[bool, bool]:
@@ -532,7 +420,7 @@ class ArrayCLI:
     def _reps(self, group: str, target: str | None) -> list[Replication]:
         reps = [rep for _, found in self.world.groups_on(self.array, group) for rep in found if not rep.backup]
         if target is not None:
-            reps = [r for r in reps if self.world.arrays[r.peer(self.array).array].system_name == target]
+            reps = [r for r in reps if self.world.target_name(self.array, r.peer(self.array).array) == target]
         return reps
 
     def _wait(self, done: Callable[[], str | None], abort: threading.Event | None, what: str) -> str | None:
@@ -585,44 +473,11 @@ class ArrayCLI:
             raise _Failed(f"Error: Invalid argument {args.positional[0]}\n{USAGES['showsys']}")
         csv, headers = self._table_mode(args, ctx.session)
         with self.world.lock:
-            array = self.world.arrays[self.array]
-            allocated = min(sum(v.size_mib for v in array.volumes.values()) // 8 + 262144, _TOTAL_CAP_MIB)
-            row = SystemRow(
-                id=array.system_id,
-                name=array.system_name,
-                model=array.model,
-                serial=array.serial,
-                nodes=_NODES,
-                master=0,
-                total_cap=_TOTAL_CAP_MIB,
-                alloc_cap=allocated,
-                free_cap=_TOTAL_CAP_MIB - allocated,
-                failed_cap=0,
-            )
-            hex_id = self.world.behaviour == "10.5"
-        if "-d" in args.flags:
-            ctx.out.write(
-                render_showsys_detail(
-                    [
-                        ("System Name", row.name),
-                        ("System Model", row.model),
-                        ("Serial Number", row.serial),
-                        ("System ID", row.id),
-                        ("Number of Nodes", row.nodes),
-                        ("Master Node", row.master),
-                        ("Nodes Online", "0,1"),
-                        ("Nodes in Cluster", "0,1"),
-                        ("Total Capacity (MiB)", row.total_cap),
-                        ("Allocated Capacity (MiB)", row.alloc_cap),
-                        ("Free Capacity (MiB)", row.free_cap),
-                        ("Failed Capacity (MiB)", row.failed_cap),
-                        ("World Wide Name", array.wwn),
-                        ("Time Zone", array.timezone),
-                    ]
-                )
-            )
-        else:
-            ctx.out.write(render_showsys(row, hex_id=hex_id, csv=csv, headers=headers))
+            if "-d" in args.flags:
+                text = render_showsys_detail(system_detail(self.world, self.array))
+            else:
+                text = render_showsys(system_row(self.world, self.array), csv=csv, headers=headers)
+        ctx.out.write(text)
         return 0
 
     def _showversion(self, argv: list[str], ctx: _Context) -> int:
@@ -630,7 +485,8 @@ class ArrayCLI:
         if args.positional:
             raise _Failed(f"Error: Invalid argument {args.positional[0]}\n{USAGES['showversion']}")
         release = self.world.arrays[self.array].os_version
-        ctx.out.write(release + "\n" if "-s" in args.flags else render_showversion(release))
+        full = render_showversion(release, release_type=release_type(self.world))
+        ctx.out.write(release + "\n" if "-s" in args.flags else full)
         return 0
 
     def _setclienv(self, argv: list[str], ctx: _Context) -> int:
@@ -706,11 +562,3 @@ def _reverse_how(flags: set[str]) -> Literal["swap", "natural", "current"]:
     if "-natural" in flags:
         return "natural"
     return "current" if "-current" in flags else "swap"
-
-
-def _port(kind: str, node: int) -> str:
-    return f"{node}:3:1" if kind == "FC" else f"{node}:4:3"
-
-
-def _up(up: bool) -> str:
-    return "Up" if up else "Down"

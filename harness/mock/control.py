@@ -148,7 +148,7 @@ def _set_durations(world: World, durations: dict[str, float]) -> None:
     for name, seconds in durations.items():
         if seconds <= 0:
             raise ControlError(f"duration {name} must be positive, got {seconds}")
-        setattr(world.durations, name, seconds)
+        world.set_duration(name, seconds)
 
 
 def describe_state(world: World) -> dict[str, Any]:

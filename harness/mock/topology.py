@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from typing import Literal
 
 from harness.mock.clock import Clock
+from harness.mock.target_names import default_target_names, name_targets
 from harness.mock.world import Array, Behaviour, Durations, Mode, World
 
 Topology = Literal["pair", "sld"]
@@ -24,32 +26,42 @@ class WorldSpec:
     scale: int = 0
     seed: int = 0
     behaviour: Behaviour = "3.1"
+    target_names: str | None = None  # harness.mock.target_names style; None: the behaviour's default
+    period: float | None = None  # seconds between a periodic group's syncs; None: Durations.period
 
 
 def build_world(spec: WorldSpec, clock: Clock | None = None, durations: Durations | None = None) -> World:
     rng = random.Random(spec.seed)
+    durations = durations or Durations()
+    if spec.period is not None:
+        durations = dataclasses.replace(durations, period=spec.period)
     world = World(clock=clock, durations=durations, behaviour=spec.behaviour)
     keys = PAIR_ARRAYS if spec.topology == "pair" else SLD_ARRAYS
     for index, key in enumerate(keys):
-        world.add_array(_make_array(key, index, rng))
+        world.add_array(_make_array(key, index, rng, spec.behaviour))
     if spec.topology == "pair":
         _build_pair(world, spec, rng)
     else:
         _build_sld(world, spec, rng)
+    name_targets(world, spec.target_names or default_target_names(spec.behaviour))
     return world
 
 
-def _make_array(key: str, index: int, rng: random.Random) -> Array:
+def _make_array(key: str, index: int, rng: random.Random, behaviour: Behaviour) -> Array:
     system_id = 90000 + rng.randrange(1000, 9999) * 10 + index
-    serial = f"16{system_id % 100000:05d}"
     letter = "abc"[index]
-    return Array(
+    array = Array(
         key=key,
         system_name=f"s3par-sim-{letter}",
         system_id=system_id,
-        serial=serial,
+        serial=f"16{system_id % 100000:05d}",
         wwn=f"2FF70002AC{system_id % 0x1000000:06X}",
     )
+    if behaviour == "10.5":  # identity shaped as the captured Alletra MP arrays print it
+        array.model = "HPE Alletra Storage MP"
+        array.os_version = "10.5.0"
+        array.serial = f"CZ{system_id:08X}"
+    return array
 
 
 class _VolumeMaker:
@@ -81,8 +93,7 @@ def _build_pair(world: World, spec: WorldSpec, rng: random.Random) -> None:
         for v in range(spec.volumes_per_group):
             vol = f"{name}.v{v}"
             pairs.append((vols.make("primary", vol), vols.make("secondary", vol)))
-        options = ["Period 5m"] if mode == "periodic" else []
-        world.add_replication(name, "primary", "secondary", mode, pairs, options=options)
+        world.add_replication(name, "primary", "secondary", mode, pairs)
     _add_noise(world, spec, vols, "primary", "secondary")
 
 
@@ -101,7 +112,7 @@ def _build_sld(world: World, spec: WorldSpec, rng: random.Random) -> None:
                 vols.make(key, vol)
         pairs = [(v, v) for v in names]
         world.add_replication(name, "primary", "sync_secondary", "sync", pairs)
-        world.add_replication(name, "primary", "periodic_secondary", "periodic", pairs, options=["Period 5m"])
+        world.add_replication(name, "primary", "periodic_secondary", "periodic", pairs)
         world.add_replication(
             name,
             "sync_secondary",

@@ -6,9 +6,11 @@ links, DR commands that take time), as the 3PAR Remote Copy documentation
 describes the array's behaviour. Protocol front ends (cim_view, cli_sim) read
 this state and translate it.
 
-Every public method takes the world lock and first advances the world to the
-clock's present, so timed mechanics (a sync finishing, a failover completing,
-a lost link being detected) happen lazily and deterministically.
+Every public method that reads or changes state takes the world lock and first
+advances the world to the clock's present, so timed mechanics (a sync finishing,
+a failover completing, a lost link being detected, a periodic group's sync
+falling due) happen lazily and deterministically. Targets (`targets`,
+`target_name`) are configuration: how each array names and numbers its links.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ class Durations:
     initial_sync: float = 1.5
     resync: float = 1.0
     periodic_sync: float = 0.8
-    period: float = 300.0
+    period: float = 300.0  # a started periodic group copies its changes once per period
 
 
 @dataclass
@@ -107,7 +109,12 @@ class Array:
 
 @dataclass
 class Link:
-    """The remote-copy links between two arrays (all their ports, as one)."""
+    """The remote-copy links between two arrays (all their ports, as one).
+
+    `a` is the sending end (the array whose groups replicate over it), `b` the receiving end.
+    Each end knows the link as one of its remote-copy targets, under the name that
+    array's administrator gave it (`names`, by array key).
+    """
 
     a: str
     b: str
@@ -115,9 +122,23 @@ class Link:
     cabled: bool = True
     lost_at: float | None = None  # when the link last became unusable
     detected: bool = False  # the arrays noticed the loss (targets failed, groups stopped)
+    names: dict[str, str] = field(default_factory=dict)
 
     def joins(self, x: str, y: str) -> bool:
         return {self.a, self.b} == {x, y}
+
+    def other(self, array: str) -> str:
+        return self.b if self.a == array else self.a
+
+
+@dataclass(frozen=True)
+class Target:
+    """One array's remote-copy target: the link toward `peer`, as that array names and numbers it."""
+
+    peer: str
+    name: str
+    id: int
+    kind: Literal["IP", "FC"]
 
 
 @dataclass
@@ -136,9 +157,10 @@ class VolumePair:
     source_volume: str  # volume name on the configured source array
     target_volume: str  # volume name on the configured target array
     sync_status: SyncStatus = SyncStatus.NEW
-    last_sync: float | None = None  # world time of the last completed sync
+    last_sync: float | None = None  # world time the pair was last known in sync
     sync_started: float | None = None
     sync_ends: float | None = None
+    iterations: int = 0  # periodic: completed synchronizations (the CLI's VV_iter)
 
 
 @dataclass
@@ -174,6 +196,7 @@ class Replication:
     noise: bool = False  # added by --scale: background volume pairs
     operation: RunningOperation | None = None
     last_result: OperationResult | None = None
+    period_epoch: int = 0  # bumped whenever the periodic schedule restarts; older ticks do nothing
 
     def sides(self) -> tuple[Side, Side]:
         return self.source, self.target
@@ -236,7 +259,8 @@ class World:
         return vol
 
     def add_link(self, a: str, b: str, kind: Literal["IP", "FC"] = "IP") -> Link:
-        link = Link(a=a, b=b, kind=kind)
+        """Links from `a` (sending) to `b`; each end's target is named after its peer (see target_names)."""
+        link = Link(a=a, b=b, kind=kind, names={a: self.arrays[b].system_name, b: self.arrays[a].system_name})
         self.links.append(link)
         return link
 
@@ -260,16 +284,15 @@ class World:
         src_role = Role.SECONDARY if backup else Role.PRIMARY
         status = GroupStatus.BACKUP if backup else (GroupStatus.STARTED if started_synced else GroupStatus.STOPPED)
         pair_status = SyncStatus.STOPPED if backup else (SyncStatus.SYNCED if started_synced else SyncStatus.NEW)
+        synced = pair_status is SyncStatus.SYNCED
         rep = Replication(
             id=len(self.replications) + 1,
             name=name,
             mode=mode,
             source=Side(source, source_group_name or name, src_role, src_role, status),
-            target=Side(
-                target, target_group_name or f"{name}.r{creator_id}", Role.SECONDARY, Role.SECONDARY, status
-            ),
+            target=Side(target, target_group_name or f"{name}.r{creator_id}", Role.SECONDARY, Role.SECONDARY, status),
             pairs=[
-                VolumePair(s, t, pair_status, self._now if pair_status is SyncStatus.SYNCED else None)
+                VolumePair(s, t, pair_status, last_sync=self._now if synced else None, iterations=int(synced))
                 for s, t in volumes
             ],
             options=list(options or []),
@@ -282,6 +305,7 @@ class World:
         for pair in rep.pairs:
             self._by_volume.setdefault((source, pair.source_volume), []).append((rep, pair))
             self._by_volume.setdefault((target, pair.target_volume), []).append((rep, pair))
+        self._restart_period(rep)
         return rep
 
     # ----------------------------------------------------------------- time
@@ -331,6 +355,23 @@ class World:
         with self.lock:
             self._advance()
             return list(self._by_volume.get((array, volume), []))
+
+    def targets(self, array: str) -> list[Target]:
+        """The remote-copy targets of `array`, in the order it lists them (IDs from 1)."""
+        ends = [link for link in self.links if array in (link.a, link.b)]
+        return [
+            Target(link.other(array), link.names[array], index, link.kind) for index, link in enumerate(ends, start=1)
+        ]
+
+    def target(self, array: str, peer: str) -> Target | None:
+        """The target of `array` that leads to `peer` (None: no link between them)."""
+        return next((t for t in self.targets(array) if t.peer == peer), None)
+
+    def target_name(self, array: str, peer: str) -> str:
+        target = self.target(array, peer)
+        if target is None:
+            raise KeyError(f"no link between {array} and {peer}")
+        return target.name
 
     def link_between(self, a: str, b: str) -> Link | None:
         for link in self.links:
@@ -471,7 +512,7 @@ class World:
                 if rep.operation:
                     raise ArrayCommandError(f"Group {group} has a {rep.operation.operation} in progress")
                 if not self.link_usable(rep.source.array, rep.target.array):
-                    raise ArrayCommandError(f"Target {self._name(rep.peer(array).array)} is not ready")
+                    raise ArrayCommandError(f"Target {self.target_name(array, rep.peer(array).array)} is not ready")
                 if side.status is GroupStatus.STARTED:
                     continue
                 self._start_sync(rep, resync=not nosync)
@@ -527,7 +568,7 @@ class World:
                 if side.status is GroupStatus.STARTED:
                     raise ArrayCommandError(f"Remote copy group {group} not stopped")
                 if not self.link_usable(side.array, peer.array):
-                    raise ArrayCommandError(f"Target {self._name(peer.array)} is not ready")
+                    raise ArrayCommandError(f"Target {self.target_name(array, peer.array)} is not ready")
                 self._busy_check(rep, group)
                 peer.role = Role.SECONDARY_REV
                 self._begin_operation(rep, Operation.RECOVER, array)
@@ -577,7 +618,7 @@ class World:
             if backups:
                 raise ArrayCommandError(f"Group {group} is a backup group; operation not allowed")
         if target is not None:
-            reps = [r for r in reps if self._name(r.peer(array).array) == target]
+            reps = [r for r in reps if self.target_name(array, r.peer(array).array) == target]
             if not reps:
                 raise ArrayCommandError(f"Target {target} is not a target of group {group}")
         elif len(reps) > 1:
@@ -589,9 +630,6 @@ class World:
         if not reps:
             raise ArrayCommandError(f"group matching {group} does not exist on the system")
         return reps
-
-    def _name(self, array: str) -> str:
-        return self.arrays[array].system_name
 
     def _busy_check(self, rep: Replication, group: str) -> None:
         if rep.operation:
@@ -649,6 +687,7 @@ class World:
     def _start_sync(self, rep: Replication, resync: bool, duration: float | None = None) -> None:
         for side in rep.sides():
             side.status = GroupStatus.STARTED
+        self._restart_period(rep)
         if not resync:
             self._set_pairs(rep, SyncStatus.SYNCED)
             return
@@ -669,11 +708,46 @@ class World:
                 pair.sync_status = SyncStatus.SYNCED
                 pair.last_sync = self._now
                 pair.sync_started = pair.sync_ends = None
+                pair.iterations += 1
 
     def _stop(self, rep: Replication) -> None:
+        """Stop both sides; a synchronous pair in sync until now was last synced at this moment."""
         for side in rep.sides():
             side.status = GroupStatus.STOPPED
+        if rep.mode == "sync":
+            for pair in rep.pairs:
+                if pair.sync_status is SyncStatus.SYNCED:
+                    pair.last_sync = self._now
         self._set_pairs(rep, SyncStatus.STOPPED)
+
+    # ----------------------------------------------------------------- periodic synchronization
+    def _restart_period(self, rep: Replication) -> None:
+        """A started periodic group syncs one period from now, and every period after that."""
+        rep.period_epoch += 1
+        if rep.mode != "periodic" or rep.backup or not _started(rep):
+            return
+        epoch = rep.period_epoch
+        self._after(self.durations.period, lambda: self._period_due(rep, epoch))
+
+    def _period_due(self, rep: Replication, epoch: int) -> None:
+        """A period has passed: copy the changes, unless the group is busy, unhealthy or cut off."""
+        if rep.period_epoch != epoch or not _started(rep):
+            return  # stopped (or restarted on a new schedule) since this was planned
+        healthy = all(p.sync_status is SyncStatus.SYNCED for p in rep.pairs)
+        if healthy and rep.operation is None and self.link_usable(rep.source.array, rep.target.array):
+            self._begin_pair_sync(rep, self.durations.periodic_sync)
+        self._after(self.durations.period, lambda: self._period_due(rep, epoch))
+
+    def set_duration(self, name: str, seconds: float) -> None:
+        """Change how long a mechanic takes; a new `period` takes effect from now for every periodic group."""
+        with self.lock:
+            self._advance()
+            if not hasattr(self.durations, name):
+                raise KeyError(f"no duration {name!r}")
+            setattr(self.durations, name, seconds)
+            if name == "period":
+                for rep in self.replications:
+                    self._restart_period(rep)
 
     def _set_pairs(self, rep: Replication, status: SyncStatus) -> None:
         for pair in rep.pairs:
@@ -681,6 +755,10 @@ class World:
             pair.sync_started = pair.sync_ends = None
             if status is SyncStatus.SYNCED:
                 pair.last_sync = self._now
+
+
+def _started(rep: Replication) -> bool:
+    return all(side.status is GroupStatus.STARTED for side in rep.sides())
 
 
 def _reversed_role(side: Side, how: str) -> Role:
