@@ -11,10 +11,10 @@ import pytest
 
 from harness.showrcopy import (
     NOT_CONFIGURED,
+    CliParseError,
     Group,
     GroupTarget,
     Link,
-    ShowrcopyParseError,
     SystemInfo,
     Target,
     VolumePair,
@@ -468,7 +468,7 @@ MALFORMED = {
 
 @pytest.mark.parametrize(("text", "fragment", "lineno"), MALFORMED.values(), ids=MALFORMED.keys())
 def test_malformed_showrcopy_raises_helpful_error(text: str, fragment: str, lineno: int | None) -> None:
-    with pytest.raises(ShowrcopyParseError) as caught:
+    with pytest.raises(CliParseError) as caught:
         parse_showrcopy(text)
     error = caught.value
     assert isinstance(error, ValueError)
@@ -493,7 +493,7 @@ SHOWSYS = capture("D22U27_showsys.txt")
     ],
 )
 def test_malformed_showsys(text: str, fragment: str) -> None:
-    with pytest.raises(ShowrcopyParseError, match="expected") as caught:
+    with pytest.raises(CliParseError, match="expected") as caught:
         parse_showsys(text)
     assert fragment in str(caught.value)
 
@@ -641,12 +641,12 @@ else:
             text = "\n".join(lines)
         try:
             parse_showrcopy(text)
-        except ShowrcopyParseError as error:
+        except CliParseError as error:
             assert error.lineno is None or 1 <= error.lineno <= len(text.splitlines())
 
     @settings(max_examples=200, deadline=None)
     @given(st.text(alphabet=st.sampled_from(list('Name Target ID,\n"-#:0129%()ab')), max_size=200))
     def test_random_text_raises_only_parse_errors(text: str) -> None:
         for parse in (parse_showrcopy, parse_showsys):
-            with contextlib.suppress(ShowrcopyParseError):
+            with contextlib.suppress(CliParseError):
                 parse(text)
