@@ -132,8 +132,11 @@ def plain_row(line: Line, columns: list[Column], spec: TableSpec) -> dict[str, s
         if index < 0:
             raise line.error(f"{spec.what} indented by {starts[0]} like its header '{spec.header}'")
         if index > 0 and word.start() <= starts[index - 1]:
-            pair = f"{columns[index - 1].key} and {columns[index].key}"
-            raise line.error(f"{spec.what} whose values fit the columns of its header (a value spans {pair})")
+            begin = columns[max(bisect.bisect_right(starts, word.start()) - 1, 0)].key
+            raise line.error(
+                f"{spec.what} whose values fit the columns of its header "
+                f"({word.group()!r} runs from column {begin} into {columns[index].key})"
+            )
         first = spans.get(index, (word.start(), 0))[0]
         spans[index] = (first, word.end())
     values = {column.key: "" for column in columns}

@@ -599,6 +599,8 @@ def parse_showsys_detail(text: str) -> SystemDetail:
     where: dict[str, Line] = {}
     current: dict[str, str] | None = None
     lines = [line for line in numbered_lines(text) if not line.blank]
+    if not lines:
+        raise CliParseError("showsys -d output ('----General----' and 'Key : value' lines), got empty text")
     for line in lines:
         title = _DETAIL_TITLE.fullmatch(line.text.strip())
         item = _DETAIL_ITEM.fullmatch(line.text)
@@ -612,8 +614,7 @@ def parse_showsys_detail(text: str) -> SystemDetail:
             raise line.error(f"{what} of showsys -d")
     items = {key: value for section in sections.values() for key, value in section.items()}
     if not items.get("System Name"):
-        last = lines[-1] if lines else Line(0, "")
-        raise last.error("a 'System Name : <name>' line in showsys -d (the output ends here)")
+        raise lines[-1].error("a 'System Name : <name>' line in showsys -d (the output ends here)")
     ident = None
     if items.get("System ID"):
         ident = parse_int(items["System ID"], where["System ID"], "System ID", hex_ok=True)
