@@ -134,8 +134,8 @@ class Session:
         except TargetDiscoveryError as exc:
             return [str(exc)]
         if progress is not None:
-            progress(f"{handle.key}: remote-copy target {handle.target.name} leads to {peer.name} "
-                     f"({handle.target.reason})")  # fmt: skip
+            progress(f"{handle.key}: remote-copy target {handle.target.name} leads to {handle.peer_key} {peer.name}: "
+                     f"{handle.target.reason}")  # fmt: skip
         return []
 
     def _identity_problems(self, handle: ArrayHandle) -> list[str]:

@@ -585,12 +585,12 @@ class SystemDetail:
     sections: dict[str, dict[str, str]]
 
 
-_DETAIL_TITLE = re.compile(r"-{2,}(.*?)-{2,}")
+_DETAIL_TITLE = re.compile(r"-+([^:]*?)-+")
 _DETAIL_ITEM = re.compile(r"\s*([^:\s](?:[^:]*[^:\s])?)\s*:(.*)")
 
 
 def parse_showsys_detail(text: str) -> SystemDetail:
-    """Parse ``showsys -d``: ``---Title---`` lines, each followed by ``Key : value`` lines.
+    """Parse ``showsys -d``: ``---Title---`` lines (dashes both sides), each followed by ``Key : value`` lines.
 
     Values may be left- or right-aligned, keys indented (capacity breakdowns); a key seen
     twice in one section keeps its first value.  ``System Name`` is required.

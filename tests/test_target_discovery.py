@@ -14,7 +14,7 @@ from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
 from harness.session import PreflightError, Session
 from harness.showrcopy import Target, parse_showrcopy, parse_showsys
-from harness.target_discovery import PeerIdentity, TargetDiscoveryError, choose_target
+from harness.target_discovery import PeerIdentity, TargetDiscoveryError, choose_target, describe_target
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "fixtures" / "captures" / "alletra-mp-10.5"
@@ -179,24 +179,35 @@ def open_session(sim: SimulatedArrays, targets: dict[str, str] | None = None) ->
     return session
 
 
+def listed_targets(session: Session, key: str) -> list[Target]:
+    """What `showrcopy -d targets` printed on `key` during preflight (from the session's transcript)."""
+    outputs = [r.stdout for r in session.transcript.entries if r.array == key and r.command == D_SOURCE]
+    assert len(outputs) == 1
+    return parse_showrcopy(outputs[0]).targets
+
+
 def test_preflight_over_ssh_states_the_target_and_why(simulated_pair: SimulatedArrays) -> None:
     session = open_session(simulated_pair)
     lines: list[str] = []
     try:
         session.preflight("rcg_sync_0", lines.append)
-        names = {k: h.cli_identity.name for k, h in session.arrays.items() if h.cli_identity}
-        primary, secondary = session.arrays["primary"], session.arrays["secondary"]
-        # the simulator names its targets after the peer and shows no SysName/SysID: the fallback says so
-        assert primary.target_name == names["secondary"] and secondary.target_name == names["primary"]
-        assert secondary.group_name.startswith("rcg_sync_0.r")
-        manifest = secondary.manifest()["target"]
-        assert manifest["name"] == names["primary"] and manifest["peer"] == "primary"
-        assert manifest["reason"].startswith("named after the primary's showsys name")
-        assert f"secondary: remote-copy target {names['primary']} leads to {names['primary']} (named after" in (
-            "\n".join(lines)
-        )
-        commands = [entry.command for entry in session.transcript.entries]
-        assert commands.count("showrcopy -d targets") == 2
+        names = {key: info["system_name"] for key, info in simulated_pair.describe()["arrays"].items()}
+        for key, peer in (("primary", "secondary"), ("secondary", "primary")):
+            handle = session.arrays[key]
+            (listed,) = listed_targets(session, key)
+            assert handle.target_name == listed.name
+            if listed.sys_name is None:  # a simulator without SysName/SysID in -d: the fallback says so
+                assert listed.name == names[peer]
+                reason = f"named after the {peer}'s showsys name; no SysName/SysID in the output to confirm"
+            else:
+                peer_id = session.arrays[peer].cli_identity.system_id
+                assert (listed.sys_name, listed.sys_id) == (names[peer], peer_id)
+                reason = f"SysName/SysID match the {peer}'s showsys ({names[peer]}, {listed.sys_id})"
+            assert handle.target is not None and handle.target.reason.startswith(reason)
+            assert handle.manifest()["target"] == {"name": listed.name, "peer": peer, "reason": handle.target.reason}
+            progress = f"{key}: remote-copy target {listed.name} leads to {peer} {names[peer]}: {reason}"
+            assert progress in "\n".join(lines)
+        assert session.arrays["secondary"].group_name.startswith("rcg_sync_0.r")
     finally:
         session.close()
 
@@ -206,8 +217,9 @@ def test_preflight_over_ssh_uses_a_configured_target(simulated_pair: SimulatedAr
     session = open_session(simulated_pair, {"secondary": names["primary"]})
     try:
         session.preflight("rcg_sync_0")
-        assert session.arrays["secondary"].target.reason.startswith("configured target")
-        assert session.arrays["primary"].target.reason.startswith("named after")
+        assert session.arrays["secondary"].target_name == names["primary"]
+        assert session.arrays["secondary"].target.reason.startswith("configured target; ")
+        assert not session.arrays["primary"].target.reason.startswith("configured")
     finally:
         session.close()
 
@@ -215,14 +227,50 @@ def test_preflight_over_ssh_uses_a_configured_target(simulated_pair: SimulatedAr
 def test_preflight_over_ssh_stops_on_a_configured_target_the_array_does_not_list(
     simulated_pair: SimulatedArrays,
 ) -> None:
-    names = {key: info["system_name"] for key, info in simulated_pair.describe()["arrays"].items()}
     session = open_session(simulated_pair, {"primary": "AlletraMP_E18U31"})
     try:
         with pytest.raises(PreflightError) as caught:
             session.preflight("rcg_sync_0")
+        (listed,) = listed_targets(session, "primary")
         message = str(caught.value)
-        assert f"primary: showrcopy -d targets lists {names['secondary']} (ready)" in message
+        assert f"primary: showrcopy -d targets lists {describe_target(listed)}" in message
         assert "the configured target AlletraMP_E18U31 is not listed" in message
         assert session.arrays["primary"].group is None  # stopped before any group lookup
     finally:
         session.close()
+
+
+NAMING = "target_names" in WorldSpec.__dataclass_fields__
+
+
+@pytest.mark.skipif(not NAMING, reason="this simulator cannot name targets other than after the peer")
+@pytest.mark.parametrize(
+    ("behaviour", "style", "expected"),
+    [
+        ("10.5", None, {"primary": "{secondary}", "secondary": "{secondary}"}),  # as on the real pair
+        ("3.1", "own", {"primary": "{primary}", "secondary": "{secondary}"}),
+        ("3.1", "rc_{own_id}_to_{peer_id}", {"primary": "rc_{primary_id}_to_{secondary_id}",
+                                             "secondary": "rc_{secondary_id}_to_{primary_id}"}),
+    ],
+)  # fmt: skip
+def test_preflight_over_ssh_finds_targets_not_named_after_the_peer(
+    behaviour: str, style: str | None, expected: dict[str, str]
+) -> None:
+    spec = WorldSpec(topology="pair", behaviour=behaviour, target_names=style)  # type: ignore[call-arg]
+    with SimulatedArrays(spec) as sim:
+        arrays = sim.describe()["arrays"]
+        values = {key: info["system_name"] for key, info in arrays.items()}
+        values |= {f"{key}_id": info["system_id"] for key, info in arrays.items()}
+        session = open_session(sim)
+        lines: list[str] = []
+        try:
+            session.preflight("rcg_sync_0", lines.append)
+            for key, handle in session.arrays.items():
+                assert handle.target_name == expected[key].format(**values)
+                assert handle.target is not None and handle.target.reason.startswith("SysName/SysID match")
+            assert session.arrays["secondary"].group_name == f"rcg_sync_0.r{values['primary_id']}"
+            text = "\n".join(lines)
+            chosen = expected["secondary"].format(**values)
+            assert f"secondary: remote-copy target {chosen} leads to primary {values['primary']}: SysName" in text
+        finally:
+            session.close()
