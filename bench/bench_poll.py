@@ -29,11 +29,12 @@ from typing import Any
 
 from harness.array_cli import ArrayCli, SshEndpoint, Transcript
 from harness.cim import ArrayCim, CimEndpoint
-from harness.cli_read import read_group
+from harness.cli_read import read_group, read_targets
 from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
 from harness.observe import Timeline
 from harness.poll import ArrayProbe, Poller
+from harness.target_discovery import PeerIdentity, choose_target
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -61,7 +62,10 @@ def probe_for(info: dict[str, Any], key: str, peer: str) -> ArrayProbe:
         Transcript(),
     )  # fmt: skip
     group_name = f"{info['groups'][0]}.r{info['arrays']['primary']['system_id']}"
-    return ArrayProbe(key, cim, cli, cim.find_group(group_name), group_name, info["arrays"][peer]["system_name"])
+    targets, source = read_targets(cli)  # the target toward the peer, found as preflight finds it
+    identity = PeerIdentity(peer, info["arrays"][peer]["system_name"], info["arrays"][peer]["system_id"])
+    target = choose_target(key, targets, identity, None, source).name
+    return ArrayProbe(key, cim, cli, cim.find_group(group_name), group_name, target)
 
 
 def measure(scale: int, repeat: int) -> dict[str, list[float]]:

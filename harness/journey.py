@@ -99,7 +99,7 @@ class Journey:
     def _start(self) -> None:
         self.progress(f"connecting to {', '.join(self.config.array_keys)}")
         self.session = Session.open(self.config, self.transcript)
-        self.session.preflight(self.group)
+        self.session.preflight(self.group, self.progress)
         self.progress(f"preflight passed: group {self.group} natural on every array")
         control = self.config.simulator_control()
         self.actions = ActionRunner(
@@ -129,7 +129,9 @@ class Journey:
                 peer_ident = self.session.arrays[handle.peer_key].cli_identity
                 peer_serial = peer_ident[1] if peer_ident else None
             probes.append(
-                ArrayProbe(key, handle.cim, handle.cli, handle.group, handle.group_name, handle.peer_name, peer_serial)
+                ArrayProbe(
+                    key, handle.cim, handle.cli, handle.group, handle.group_name, handle.target_name, peer_serial
+                )
             )
         return probes
 

@@ -1,22 +1,25 @@
 """Connections to the arrays of one run: both interfaces of each array, and the preflight checks.
 
 Preflight proves the harness talks to the right arrays and group before anything
-disruptive: identity per array (CIM and CLI) matches the config, the group exists
-on every array (CIM and CLI), the pair is in its natural synced state, and the
-Replication Services profile is registered.
+disruptive: identity per array (CIM and CLI) matches the config, each array's
+remote-copy target toward its peer is found (`showrcopy -d targets`, see
+harness.target_discovery), the group exists on every array (CIM and CLI), the pair
+is in its natural synced state, and the Replication Services profile is registered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.array_cli import ArrayCli, CliError, SshEndpoint, Transcript
 from harness.cim import ArrayCim, CimEndpoint, CimError, CimIdentity, GroupHandle
-from harness.cli_read import CliReadError, read_group, read_identity
+from harness.cli_read import CliIdentity, CliReadError, read_group, read_identity, read_targets
 from harness.config import ArrayConfig, TargetConfig
 from harness.observe import CliView
-from harness.showrcopy import ShowrcopyParseError, base_group_name, parse_showrcopy
+from harness.showrcopy import CliParseError, base_group_name, parse_showrcopy
+from harness.target_discovery import PeerIdentity, TargetChoice, TargetDiscoveryError, choose_target
 
 REPLICATION_PROFILE = "Replication Services"
 NATURAL_ROLES = {"primary": "Primary", "secondary": "Secondary", "sync_secondary": "Secondary",
@@ -34,18 +37,26 @@ class ArrayHandle:
     cim: ArrayCim
     cli: ArrayCli
     identity: CimIdentity | None = None
-    cli_identity: tuple[str, str, str] | None = None  # system name, serial, release line
+    cli_identity: CliIdentity | None = None  # showsys / showversion
     group_name: str = ""  # the group under test as named on this array
     group: GroupHandle | None = None
     peer_key: str = ""
-    peer_name: str = ""  # the peer's system name (the CLI target name)
+    peer_name: str = ""  # the peer's system name (showsys)
+    target: TargetChoice | None = None  # this array's remote-copy target that leads to the peer
+
+    @property
+    def target_name(self) -> str:
+        """The remote-copy target (as this array names it) that leads to the peer; set by preflight."""
+        if self.target is None:
+            raise RuntimeError(f"{self.key}: no remote-copy target chosen yet (preflight not run)")
+        return self.target.name
 
     def manifest(self) -> dict[str, Any]:
         ident = self.identity
         return {
-            "system_name": self.cli_identity[0] if self.cli_identity else (ident.system_name if ident else None),
-            "serial": self.cli_identity[1] if self.cli_identity else (ident.serial if ident else None),
-            "os_version": self.cli_identity[2] if self.cli_identity else None,
+            "system_name": self.cli_identity.name if self.cli_identity else (ident.system_name if ident else None),
+            "serial": self.cli_identity.serial if self.cli_identity else (ident.serial if ident else None),
+            "os_version": self.cli_identity.release if self.cli_identity else None,
             "cim_url": self.config.cim.url,
             "namespace": self.config.cim.namespace,
             "interop_namespace": ident.interop_namespace if ident else None,
@@ -55,6 +66,7 @@ class ArrayHandle:
             # the provider's own ValueMap/Values for the pair class (pywbem ValueMapping), as evidence
             "value_names": _names_json(ident.value_names) if ident else {},
             "group": self.group_name,
+            "target": self.target.manifest() if self.target else None,
         }
 
 
@@ -82,7 +94,7 @@ class Session:
         return {"sync_secondary": "periodic_secondary", "periodic_secondary": "sync_secondary",
                 "primary": "sync_secondary"}  # fmt: skip
 
-    def preflight(self, group: str) -> None:
+    def preflight(self, group: str, progress: Callable[[str], None] | None = None) -> None:
         problems: list[str] = []
         for handle in self.arrays.values():
             problems += self._identity_problems(handle)
@@ -91,6 +103,9 @@ class Session:
         for key, peer in self.peers().items():
             handle = self.arrays[key]
             handle.peer_key, handle.peer_name = peer, self._system_name(peer)
+            problems += self._target_problems(handle, progress)
+        if problems:
+            raise PreflightError("; ".join(problems))
         for handle in self.arrays.values():
             problems += self._group_problems(handle, group)
         if problems:
@@ -102,7 +117,26 @@ class Session:
     def _system_name(self, key: str) -> str:
         handle = self.arrays[key]
         assert handle.cli_identity is not None
-        return handle.cli_identity[0]
+        return handle.cli_identity.name
+
+    def _target_problems(self, handle: ArrayHandle, progress: Callable[[str], None] | None) -> list[str]:
+        """Choose the array's remote-copy target toward its peer (never assumed from the peer's name)."""
+        peer = self.arrays[handle.peer_key].cli_identity
+        assert peer is not None
+        try:
+            targets, source = read_targets(handle.cli)
+            handle.target = choose_target(
+                handle.key, targets, PeerIdentity(handle.peer_key, peer.name, peer.system_id),
+                handle.config.target, source,
+            )  # fmt: skip
+        except (CliError, CliReadError) as exc:
+            return [f"{handle.key}: CLI: {exc}"]
+        except TargetDiscoveryError as exc:
+            return [str(exc)]
+        if progress is not None:
+            progress(f"{handle.key}: remote-copy target {handle.target.name} leads to {handle.peer_key} {peer.name}: "
+                     f"{handle.target.reason}")  # fmt: skip
+        return []
 
     def _identity_problems(self, handle: ArrayHandle) -> list[str]:
         key = handle.key
@@ -116,7 +150,7 @@ class Session:
             return [f"{key}: CLI: {exc}"]
         problems = []
         expected = handle.config.identity
-        name, serial, _ = handle.cli_identity
+        name, serial = handle.cli_identity.name, handle.cli_identity.serial
         if expected is not None:
             for what, want, cli_value, cim_value in (
                 ("system name", expected.system_name, name, handle.identity.system_name),
@@ -159,22 +193,23 @@ class Session:
             raise PreflightError(f"{handle.key}: showrcopy groups failed: {result.error_text()}")
         try:
             report = parse_showrcopy(result.stdout)
-        except ShowrcopyParseError as exc:
+        except CliParseError as exc:
             raise PreflightError(f"{handle.key}: cannot parse showrcopy groups: {exc}") from None
-        primary_name = self._system_name("primary")
+        toward_primary = handle.target_name if handle.peer_key == "primary" else None
         for candidate in report.groups:
             base, _ = base_group_name(candidate.name)
             targets = {t.target for t in candidate.targets} | {candidate.target}
-            if base == group and (primary_name in targets or handle.key != "secondary"):
+            if base == group and (toward_primary is None or toward_primary in targets):
                 return candidate.name
-        raise PreflightError(f"{handle.key}: no remote-copy group for {group} (looked for {group}.r<id>)")
+        via = f" with target {toward_primary}" if toward_primary else ""
+        raise PreflightError(f"{handle.key}: no remote-copy group for {group}{via} (looked for {group}.r<id>)")
 
     def _natural_state_problems(self) -> list[str]:
         problems = []
         for key in self.observed_keys():
             handle = self.arrays[key]
             try:
-                view, _ = read_group(handle.cli, handle.group_name, handle.peer_name)
+                view, _ = read_group(handle.cli, handle.group_name, handle.target_name)
             except (CliError, CliReadError) as exc:
                 problems.append(f"{key}: CLI: {exc}")
                 continue

@@ -1,57 +1,68 @@
-"""Parse 3PAR / HPE Alletra ``showrcopy`` and ``showsys`` CLI output.
+"""Parse 3PAR / HPE Alletra ``showrcopy``, ``showsys`` and ``showsys -d`` CLI output.
 
-Plain-text tables are read from the positions of the words in each header line:
+Every form the real Alletra MP 10.5 captures in ``fixtures/captures`` show is read, plain
+and ``-d`` (full, ``targets``, ``links``, ``groups``), as well as the 3PAR OS 3.1 layouts:
+tables are read from their header lines (:mod:`harness.cli_table`), so the ``-d`` columns
+(``Version``/``SysName``/``SysID``/``RemoteName``/``RemoteID`` for targets, ``Name``/``IPC``/
+``ID`` for links, ``ID``/``LocalUserCpg``/``RmUserCpg`` for groups, ``Resync_ss``/``VV_iter``/
+``LocalSet``... for volumes) and columns no capture shows are found by name wherever they
+sit.  Columns the data model has no field for are kept, by header word, in ``extra``.
 
-* a text column is left-aligned, so its value starts exactly where its header word starts
-  and runs up to the start of the next text column (values may contain spaces there,
-  e.g. ``Syncing (42%)``; the last column runs to the end of the line);
-* a numeric column (``ID``, ``Nodes``, capacities ...) is right-aligned and its value may
-  start before, or end after, its header word.  Numeric columns are therefore read as the
-  trailing whitespace-separated words of the text column to their left (or, for leading
-  numeric columns such as the ``showsys`` ID, of the start of the line).
+Sections (``Remote Copy System Information``, ``Target Information``, ``Link Information``,
+``Group Information``) come in that order, each at most once.  Every group block repeats
+its header; whitespace-only lines never end a block: a block ends only at the next group
+header or at the end of its section.  A leading ``# <command>`` line (added by whoever
+captured the output) is skipped.
 
-Widths are recomputed for every header line (every group block repeats its header), lines
-may carry trailing padding, and whitespace-only lines never end a block: a group block ends
-only at the next group header or at the end of its section.  A leading ``# <command>``
-comment line (added by whoever captured the output) is skipped.
+CSV form (``-csvtable [-nohdtot]`` or after ``setclienv csvtable 1``).  No real capture of
+it is available; the parser assumes what the CLI spec states plus the usual 3PAR
+``-csvtable`` conventions: section titles and the ``Status:`` line stay plain lines; each
+table row is one CSV record with the columns of the plain table (the Options field, which
+contains commas, is quoted); volume records carry an empty first field in place of the
+two-space indent; header records are printed without ``-nohdtot`` and name the columns;
+without them the columns are those of the plain or the ``-d`` layout, told apart by the
+number of fields.  A new group block starts at a group header record, or at a group row
+whose name differs from the current block's or that follows volume rows; further target
+rows of the same group repeat the name or leave it empty.
 
-CSV form (``showrcopy -csvtable [-nohdtot]`` or after ``setclienv csvtable 1``).  No
-real capture of it is available; the parser assumes what the CLI spec states plus the
-usual 3PAR ``-csvtable`` conventions:
-
-* section titles and the ``Status: ...`` line stay plain lines;
-* each table row is one CSV record with the same columns as the plain table, quoted by
-  standard CSV rules (the Options field, which contains commas, is quoted);
-* volume rows carry an empty first field in place of the two-space indent
-  (``,vv1,12,vv1,34,Synced,NA``), so they have seven fields, group rows six;
-* header records (``Name,Target,...`` and ``,LocalVV,ID,...``) are printed without
-  ``-nohdtot`` and omitted with it; both are accepted;
-* a new group block starts at a group header record, or at a group row whose name
-  differs from the current block's or that follows volume rows; further target rows of
-  the same group repeat the name or leave it empty.
-
-Anything that does not fit raises :class:`ShowrcopyParseError`.
+Anything that does not fit raises :class:`~harness.cli_table.CliParseError`, naming the
+line, its section and what was expected there; no other exception escapes.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass, field
 
+from harness.cli_table import (
+    CliParseError,
+    Column,
+    Line,
+    TableSpec,
+    csv_fields,
+    csv_header,
+    csv_row,
+    header_columns,
+    numbered_lines,
+    parse_int,
+    plain_row,
+)
+
 __all__ = [
     "NOT_CONFIGURED",
+    "CliParseError",
     "Group",
     "GroupTarget",
     "Link",
     "RemoteCopyReport",
-    "ShowrcopyParseError",
+    "SystemDetail",
     "SystemInfo",
     "Target",
     "VolumePair",
     "base_group_name",
     "parse_showrcopy",
     "parse_showsys",
+    "parse_showsys_detail",
 ]
 
 NOT_CONFIGURED = "Remote Copy is not configured on this system."
@@ -62,26 +73,25 @@ GROUPS_TITLE = "Group Information"
 _TITLES = (SYSTEM_TITLE, TARGETS_TITLE, LINKS_TITLE, GROUPS_TITLE)
 
 
-class ShowrcopyParseError(ValueError):
-    """Output that does not match the expected layout: says what was expected, and where."""
-
-    def __init__(self, expected: str, lineno: int | None = None, line: str | None = None) -> None:
-        self.expected, self.lineno, self.line = expected, lineno, line
-        where = "" if lineno is None else f" at line {lineno}: {line!r}"
-        super().__init__(f"expected {expected}{where}")
-
-
 # --------------------------------------------------------------------------- data model
 
 
 @dataclass(frozen=True)
 class Target:
+    """A remote-copy target: a name chosen by whoever created it; ``-d`` shows the array behind it."""
+
     name: str
     id: int
     type: str
     status: str
     options: list[str]
-    policy: str
+    policy: str | None
+    version: int | None = None  # -d
+    sys_name: str | None = None  # -d: the system this target leads to
+    sys_id: int | None = None  # -d: that system's id (showsys ID)
+    remote_name: str | None = None  # -d: the name of this array's target on that system
+    remote_id: int | None = None  # -d: that target's id there
+    extra: dict[str, str] = field(default_factory=dict)  # other columns, by header word
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,8 @@ class Link:
     address: str
     status: str
     options: list[str]
+    name: str | None = None  # -d
+    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def inbound(self) -> bool:
@@ -109,6 +121,8 @@ class GroupTarget:
     options: list[str]
     last_sync: str | None
     period: str | None
+    id: int | None = None  # -d: the group's id
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,7 @@ class VolumePair:
     last_sync_time: str | None
     raw_sync_status: str
     target: str | None = None  # the block's target when its block has exactly one target row
+    extra: dict[str, str] = field(default_factory=dict)  # -d: Resync_ss, VV_iter, LocalSet ...
 
 
 @dataclass(frozen=True)
@@ -138,6 +153,8 @@ class Group:
     period: str | None
     volumes: list[VolumePair] = field(default_factory=list)
     targets: list[GroupTarget] = field(default_factory=list)  # every target row, in order
+    id: int | None = None  # -d
+    extra: dict[str, str] = field(default_factory=dict)  # -d: LocalUserCpg, RmUserCpg ...
 
 
 @dataclass(frozen=True)
@@ -162,12 +179,13 @@ class SystemInfo:
     name: str
     model: str
     serial: str
-    nodes: int
-    master: int
-    total_cap_mib: int
-    alloc_cap_mib: int
-    free_cap_mib: int
-    failed_cap_mib: int
+    nodes: int | None = None
+    master: int | None = None
+    total_cap_mib: int | None = None
+    alloc_cap_mib: int | None = None
+    free_cap_mib: int | None = None
+    failed_cap_mib: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 def base_group_name(name: str) -> tuple[str, int | None]:
@@ -176,163 +194,78 @@ def base_group_name(name: str) -> tuple[str, int | None]:
     return (match[1], int(match[2])) if match else (name, None)
 
 
-# --------------------------------------------------------------------------- lines and specs
+# --------------------------------------------------------------------------- table specs
 
-
-@dataclass(frozen=True)
-class _Line:
-    no: int
-    text: str
-
-    @property
-    def blank(self) -> bool:
-        return not self.text.strip()
-
-    def error(self, expected: str) -> ShowrcopyParseError:
-        return ShowrcopyParseError(expected, self.no, self.text)
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """A table: its header words, which are right-aligned numbers, may hold spaces, may be empty."""
-
-    what: str
-    names: tuple[str, ...]
-    numeric: frozenset[str] = frozenset({"ID"})
-    spaced: frozenset[str] = frozenset()
-    optional: frozenset[str] = frozenset()
-
-    @property
-    def header(self) -> str:
-        return " ".join(self.names)
-
-    def is_header(self, text: str) -> bool:
-        return [word.strip("-") for word in text.split()] == list(self.names)
-
-
-_TARGET = _Spec("a target row", ("Name", "ID", "Type", "Status", "Options", "Policy"))
-_LINK = _Spec("a link row", ("Target", "Node", "Address", "Status", "Options"), optional=frozenset({"Options"}))
-_GROUP = _Spec(
+_TEXT_OPTIONS = frozenset({"Options"})
+_TARGET = TableSpec(
+    "a target row",
+    ("Name", "ID", "Type", "Status"),
+    values=frozenset({"Name", "ID", "Type", "Status"}),
+    text=frozenset({"Name", "Type", "Status", "Options", "Policy", "SysName", "RemoteName"}),
+    numbers=frozenset({"ID", "Version", "SysID", "RemoteID"}),
+    spaced=_TEXT_OPTIONS,
+    layouts=(
+        ("Name", "ID", "Type", "Status", "Options", "Policy"),
+        ("Name", "ID", "Type", "Status", "Options", "Version", "Policy", "Socks", "Buffsz", "SysName", "SysID",
+         "RemoteName", "RemoteID"),
+    ),
+)  # fmt: skip
+_LINK = TableSpec(
+    "a link row",
+    ("Target", "Node", "Address", "Status"),
+    values=frozenset({"Target", "Node", "Address", "Status"}),
+    text=frozenset({"Target", "Name", "Node", "Address", "Status", "Options"}),
+    spaced=_TEXT_OPTIONS,
+    layouts=(
+        ("Target", "Node", "Address", "Status", "Options"),
+        ("Target", "Name", "IPC", "ID", "Node", "Address", "Status", "Options"),
+    ),
+)
+_GROUP = TableSpec(
     "a group row",
-    ("Name", "Target", "Status", "Role", "Mode", "Options"),
-    optional=frozenset({"Name", "Options"}),
+    ("Name", "Target", "Status", "Role", "Mode"),
+    values=frozenset({"Target", "Status", "Role", "Mode"}),
+    text=frozenset({"Name", "Target", "Status", "Role", "Mode", "Options"}),
+    numbers=frozenset({"ID"}),
+    spaced=_TEXT_OPTIONS,
+    layouts=(
+        ("Name", "Target", "Status", "Role", "Mode", "Options"),
+        ("Name", "ID", "Target", "Status", "Role", "Mode", "LocalUserCpg", "RmUserCpg", "Options"),
+    ),
 )
-_VOLUME = _Spec(
+_VOLUME = TableSpec(
     "a volume row",
-    ("LocalVV", "ID", "RemoteVV", "ID", "SyncStatus", "LastSyncTime"),
-    spaced=frozenset({"SyncStatus"}),
-)
-_SHOWSYS = _Spec(
+    ("LocalVV", "LocalVV ID", "RemoteVV", "RemoteVV ID", "SyncStatus"),
+    values=frozenset({"LocalVV", "LocalVV ID", "RemoteVV", "RemoteVV ID", "SyncStatus"}),
+    text=frozenset({"LocalVV", "RemoteVV", "SyncStatus", "LastSyncTime"}),
+    numbers=frozenset({"LocalVV ID", "RemoteVV ID"}),
+    spaced=frozenset({"SyncStatus", "LastSyncTime"}),
+    layouts=(
+        ("LocalVV", "LocalVV ID", "RemoteVV", "RemoteVV ID", "SyncStatus", "LastSyncTime"),
+        ("LocalVV", "LocalVV ID", "RemoteVV", "RemoteVV ID", "SyncStatus", "Resync_ss", "Sync_ss", "VV_iter",
+         "R_iter", "S_iter", "LastSyncTime", "LocalSet", "RemoteSet"),
+    ),
+)  # fmt: skip
+_SHOWSYS = TableSpec(
     "a showsys row",
-    ("ID", "Name", "Model", "Serial", "Nodes", "Master", "TotalCap", "AllocCap", "FreeCap", "FailedCap"),
-    numeric=frozenset({"ID", "Nodes", "Master", "TotalCap", "AllocCap", "FreeCap", "FailedCap"}),
+    ("ID", "Name", "Model", "Serial"),
+    values=frozenset({"ID", "Name", "Model", "Serial"}),
+    text=frozenset({"Name", "Model", "Serial"}),
+    numbers=frozenset({"ID", "Nodes", "Master", "TotalCap", "AllocCap", "FreeCap", "FailedCap"}),
     spaced=frozenset({"Model"}),
 )
 
 
-def _lines(text: str) -> list[_Line]:
-    """Numbered lines (1-based, as in the input), without a leading ``# <command>`` line."""
-    lines = [_Line(no, line) for no, line in enumerate(text.splitlines(), start=1)]
-    first = next((ln for ln in lines if not ln.blank), None)
-    if first is not None and first.text.startswith("#"):
-        lines.remove(first)
-    return lines
+def _extra(values: dict[str, str], spec: TableSpec) -> dict[str, str]:
+    return {key: value for key, value in values.items() if key not in spec.known}
 
 
-# --------------------------------------------------------------------------- plain-text rows
-
-
-@dataclass
-class _Segment:
-    """A text column (``anchor``) plus the right-aligned numeric columns that follow it."""
-
-    start: int
-    anchor: int | None
-    numbers: list[int] = field(default_factory=list)
-
-
-def _layout(header: _Line, spec: _Spec) -> list[_Segment]:
-    segments: list[_Segment] = []
-    for index, word in enumerate(re.finditer(r"\S+", header.text)):
-        if spec.names[index] not in spec.numeric:
-            segments.append(_Segment(word.start(), index))
-        elif segments:
-            segments[-1].numbers.append(index)
-        else:
-            segments.append(_Segment(0, None, [index]))
-    return segments
-
-
-def _split_plain(line: _Line, segments: list[_Segment], spec: _Spec) -> list[str]:
-    text = line.text.rstrip()
-    if text[: segments[0].start].strip():
-        raise line.error(f"{spec.what} indented by {segments[0].start} like its header '{spec.header}'")
-    values = [""] * len(spec.names)
-    for segment, following in zip(segments, [*segments[1:], None], strict=True):
-        end = following.start if following else len(text)
-        if following and end <= len(text) and not text[end - 1].isspace():
-            raise line.error(f"{spec.what} whose values fit the columns of its header '{spec.header}'")
-        _fill(values, segment, text[segment.start : end], line, spec)
-    _check(values, line, spec)
-    return values
-
-
-def _fill(values: list[str], segment: _Segment, chunk: str, line: _Line, spec: _Spec) -> None:
-    count = len(segment.numbers)
-    parts = chunk.rstrip().rsplit(None, count) if count else [chunk]
-    if len(parts) < count:
-        missing = ", ".join(spec.names[i] for i in segment.numbers)
-        raise line.error(f"{spec.what} with a value in each of the columns {missing}")
-    head = parts[0] if len(parts) > count else ""
-    misaligned = head[:1].isspace() and head.strip()
-    if misaligned or (segment.anchor is None and head.strip()):
-        raise line.error(f"{spec.what} aligned with its header '{spec.header}'")
-    if segment.anchor is not None:
-        values[segment.anchor] = head.strip()
-    for index, value in zip(segment.numbers, parts[len(parts) - count :], strict=True):
-        values[index] = value
-
-
-def _check(values: list[str], line: _Line, spec: _Spec) -> None:
-    last = len(spec.names) - 1
-    for index, (name, value) in enumerate(zip(spec.names, values, strict=True)):
-        if not value and name not in spec.optional:
-            raise line.error(f"{spec.what} with a value in column {name} ('{spec.header}')")
-        if " " in value and name not in spec.spaced and index != last:
-            raise line.error(f"{spec.what} with a single word in column {name} ('{spec.header}')")
-
-
-# --------------------------------------------------------------------------- CSV rows
-
-
-def _csv_fields(line: _Line) -> list[str]:
-    try:
-        return [value.strip() for value in next(csv.reader([line.text.strip()], strict=True))]
-    except csv.Error as exc:
-        raise line.error(f"a well-formed CSV record ({exc})") from exc
-
-
-def _is_csv(line: _Line, spec: _Spec) -> bool:
-    """Whether the first line of a section is a CSV record of the section's table."""
-    return "," in line.text and len(_csv_fields(line)) == len(spec.names)
-
-
-def _split_csv(fields: list[str], line: _Line, spec: _Spec) -> list[str]:
-    if len(fields) != len(spec.names):
-        raise line.error(f"{spec.what} with {len(spec.names)} CSV fields ({','.join(spec.names)})")
-    _check(fields, line, spec)
-    return fields
+def _optional_int(values: dict[str, str], key: str, line: Line, hex_ok: bool = False) -> int | None:
+    value = values.get(key, "")
+    return None if value in ("", "-", "NA") else parse_int(value, line, key, hex_ok)
 
 
 # --------------------------------------------------------------------------- values
-
-
-def _int(value: str, line: _Line, column: str) -> int:
-    if re.fullmatch(r"\d{1,20}", value):
-        return int(value)
-    if re.fullmatch(r"0[xX][0-9a-fA-F]{1,16}", value) and column == "ID":
-        return int(value, 16)
-    raise line.error(f"an integer in column {column}, not {value!r},")
 
 
 def _flags(text: str) -> list[str]:
@@ -352,69 +285,97 @@ def _group_options(text: str) -> tuple[list[str], str | None, str | None]:
     return flags, last_sync, period
 
 
-def _sync_status(text: str, line: _Line) -> tuple[str, int | None]:
+def _sync_status(text: str, line: Line) -> tuple[str, int | None]:
     match = re.fullmatch(r"([A-Za-z]+)(?:\s*\((\d{1,3})%\))?", text)
     if not match:
         raise line.error(f"a SyncStatus such as 'Synced' or 'Syncing (42%)', not {text!r},")
     return match[1], None if match[2] is None else int(match[2])
 
 
-def _target(values: list[str], line: _Line) -> Target:
-    name, ident, kind, status, options, policy = values
-    return Target(name, _int(ident, line, "ID"), kind, status, _flags(options), policy)
+def _target(values: dict[str, str], line: Line) -> Target:
+    return Target(
+        values["Name"],
+        parse_int(values["ID"], line, "ID"),
+        values["Type"],
+        values["Status"],
+        _flags(values.get("Options", "")),
+        values.get("Policy") or None,
+        _optional_int(values, "Version", line),
+        values.get("SysName") or None,
+        _optional_int(values, "SysID", line, hex_ok=True),
+        values.get("RemoteName") or None,
+        _optional_int(values, "RemoteID", line),
+        _extra(values, _TARGET),
+    )
 
 
-def _link(values: list[str], line: _Line) -> Link:
-    target, node, address, status, options = values
-    return Link(target, node, address, status, _flags(options))
+def _link(values: dict[str, str], line: Line) -> Link:
+    return Link(
+        values["Target"],
+        values["Node"],
+        values["Address"],
+        values["Status"],
+        _flags(values.get("Options", "")),
+        values.get("Name") or None,
+        _extra(values, _LINK),
+    )
 
 
-def _group_target(values: list[str]) -> GroupTarget:
-    _, target, status, role, mode, options = values
-    return GroupTarget(target, status, role, mode, *_group_options(options))
+def _group_target(values: dict[str, str], line: Line) -> GroupTarget:
+    return GroupTarget(
+        values["Target"],
+        values["Status"],
+        values["Role"],
+        values["Mode"],
+        *_group_options(values.get("Options", "")),
+        _optional_int(values, "ID", line),
+        _extra(values, _GROUP),
+    )
 
 
-def _volume(values: list[str], line: _Line, target: str | None) -> VolumePair:
-    local, local_id, remote, remote_id, raw_status, last = values
+def _volume(values: dict[str, str], line: Line, target: str | None) -> VolumePair:
+    raw_status = values["SyncStatus"]
     status, percent = _sync_status(raw_status, line)
+    last = values.get("LastSyncTime", "")
     return VolumePair(
-        local,
-        _int(local_id, line, "ID"),
-        remote,
-        _int(remote_id, line, "ID"),
+        values["LocalVV"],
+        parse_int(values["LocalVV ID"], line, "ID"),
+        values["RemoteVV"],
+        parse_int(values["RemoteVV ID"], line, "ID"),
         status,
         percent,
-        None if last == "NA" else last,
+        None if last in ("", "NA") else last,
         raw_status,
         target,
+        _extra(values, _VOLUME),
     )
 
 
 # --------------------------------------------------------------------------- sections
 
 
-def _sections(lines: list[_Line]) -> dict[str, list[_Line]]:
-    sections: dict[str, list[_Line]] = {}
+def _sections(lines: list[Line]) -> dict[str, list[Line]]:
+    sections: dict[str, list[Line]] = {}
     current: str | None = None
     for line in lines:
         title = line.text.rstrip()
         if title in _TITLES:
             if any(_TITLES.index(seen) >= _TITLES.index(title) for seen in sections):
                 raise line.error(f"sections in the order {list(_TITLES)}, each at most once,")
-            current, sections[title] = title, [line]
+            current, sections[title] = title, [line.within(title)]
         elif current is not None:
-            sections[current].append(line)
+            sections[current].append(line.within(current))
         elif not line.blank:
             raise line.error(f"a section title {list(_TITLES)} or {NOT_CONFIGURED!r}")
     return sections
 
 
-def _content(section: list[_Line]) -> list[_Line]:
+def _content(section: list[Line]) -> list[Line]:
     """The non-blank lines of a section after its title line (``section[0]``)."""
     return [line for line in section[1:] if not line.blank]
 
 
-def _system_status(section: list[_Line]) -> str:
+def _system_status(section: list[Line]) -> str:
     content = _content(section)
     if not content:
         raise section[0].error(f"a 'Status: ...' line after {SYSTEM_TITLE!r}")
@@ -424,18 +385,31 @@ def _system_status(section: list[_Line]) -> str:
     return match[1]
 
 
-def _table(section: list[_Line], spec: _Spec) -> list[tuple[list[str], _Line]]:
+def _is_csv(line: Line) -> bool:
+    """Whether the first line of a table is a CSV record (a plain header holds no comma)."""
+    return "," in line.text
+
+
+def _table(section: list[Line], spec: TableSpec) -> list[tuple[dict[str, str], Line]]:
     """Rows of a Target/Link table in plain form (header first) or CSV form."""
     content = _content(section)
     if not content:
         return []
-    if spec.is_header(content[0].text):
-        segments = _layout(content[0], spec)
-        return [(_split_plain(line, segments, spec), line) for line in content[1:]]
-    if not _is_csv(content[0], spec):
-        raise content[0].error(f"the header '{spec.header}' (or a CSV record of {len(spec.names)} fields)")
-    rows = [(_csv_fields(line), line) for line in content]
-    return [(_split_csv(fields, line, spec), line) for fields, line in rows if fields != list(spec.names)]
+    columns = header_columns(content[0], spec)
+    if columns is not None:
+        return [(plain_row(line, columns, spec), line) for line in content[1:]]
+    if not _is_csv(content[0]):
+        raise content[0].error(f"the header '{spec.header} ...' (or a CSV record)")
+    rows = []
+    keys: tuple[str, ...] | None = None
+    for line in content:
+        fields = csv_fields(line)
+        header = csv_header(fields, spec)
+        if header is not None:
+            keys = header
+        else:
+            rows.append((csv_row(fields, keys, line, spec), line))
+    return rows
 
 
 # --------------------------------------------------------------------------- groups
@@ -445,72 +419,82 @@ def _table(section: list[_Line], spec: _Spec) -> list[tuple[list[str], _Line]]:
 class _Block:
     name: str
     rows: list[GroupTarget] = field(default_factory=list)
-    volumes: list[tuple[list[str], _Line]] = field(default_factory=list)
+    volumes: list[tuple[dict[str, str], Line]] = field(default_factory=list)
 
 
-def _group_blocks(section: list[_Line]) -> list[_Block]:
+def _group_blocks(section: list[Line]) -> list[_Block]:
     content = _content(section)
     if not content:
         return []
-    if _GROUP.is_header(content[0].text):
+    if header_columns(content[0], _GROUP) is not None:
         return _plain_blocks(content)
-    if not _is_csv(content[0], _GROUP):
-        raise content[0].error(f"the group header '{_GROUP.header}' (or a CSV group record)")
+    if not _is_csv(content[0]):
+        raise content[0].error(f"the group header '{_GROUP.header} ...' (or a CSV group record)")
     return _csv_blocks(content)
 
 
-def _add_group_row(blocks: list[_Block], values: list[str], line: _Line, new_block: bool) -> None:
-    name = values[0]
+def _add_group_row(blocks: list[_Block], values: dict[str, str], line: Line, new_block: bool) -> None:
+    name = values["Name"]
     if new_block and not name:
         raise line.error(f"a group name in the first row of a group block ('{_GROUP.header}')")
     if new_block:
         blocks.append(_Block(name))
     elif name and name != blocks[-1].name:
         raise line.error(f"another target row of group {blocks[-1].name!r} or a new group header")
-    blocks[-1].rows.append(_group_target(values))
+    blocks[-1].rows.append(_group_target(values, line))
 
 
-def _plain_blocks(content: list[_Line]) -> list[_Block]:
+def _plain_blocks(content: list[Line]) -> list[_Block]:
     """Blocks end only at the next group header (blank and whitespace-only lines are dropped)."""
     blocks: list[_Block] = []
-    group_layout: list[_Segment] = []
-    volume_layout: list[_Segment] | None = None
+    group_layout: list[Column] = []
+    volume_layout: list[Column] | None = None
     awaiting_row = False
     for line in content:
-        if _GROUP.is_header(line.text):
+        if (columns := header_columns(line, _GROUP)) is not None:
             if awaiting_row:
-                raise line.error(f"a group row after the group header '{_GROUP.header}'")
-            group_layout, volume_layout, awaiting_row = _layout(line, _GROUP), None, True
-        elif _VOLUME.is_header(line.text):
+                raise line.error(f"a group row after the group header '{_GROUP.header} ...'")
+            group_layout, volume_layout, awaiting_row = columns, None, True
+        elif (columns := header_columns(line, _VOLUME)) is not None:
             if awaiting_row or volume_layout is not None:
                 raise line.error("a group row before the volume header")
-            volume_layout = _layout(line, _VOLUME)
+            volume_layout = columns
         elif volume_layout is not None:
-            blocks[-1].volumes.append((_split_plain(line, volume_layout, _VOLUME), line))
+            blocks[-1].volumes.append((plain_row(line, volume_layout, _VOLUME), line))
         else:
-            _add_group_row(blocks, _split_plain(line, group_layout, _GROUP), line, awaiting_row)
+            _add_group_row(blocks, plain_row(line, group_layout, _GROUP), line, awaiting_row)
             awaiting_row = False
     if awaiting_row:
-        raise content[-1].error(f"a group row after the group header '{_GROUP.header}'")
+        raise content[-1].error(f"a group row after the group header '{_GROUP.header} ...'")
     return blocks
 
 
-def _csv_blocks(content: list[_Line]) -> list[_Block]:
+def _csv_volume_keys(fields: list[str], header: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The volume columns if `fields` (an empty first field, then values) is a volume record."""
+    if not fields or fields[0] != "":
+        return None
+    layouts = (header,) if header is not None else _VOLUME.layouts
+    return next((keys for keys in layouts if len(keys) == len(fields) - 1), None)
+
+
+def _csv_blocks(content: list[Line]) -> list[_Block]:
     blocks: list[_Block] = []
+    group_keys: tuple[str, ...] | None = None
+    volume_keys: tuple[str, ...] | None = None
     header_seen = False
     for line in content:
-        fields = _csv_fields(line)
-        if fields == list(_GROUP.names):
-            header_seen = True
-        elif fields == ["", *_VOLUME.names]:
-            continue
-        elif len(fields) == len(_VOLUME.names) + 1 and fields[0] == "":
+        fields = csv_fields(line)
+        if (keys := csv_header(fields, _GROUP)) is not None:
+            group_keys, header_seen = keys, True
+        elif fields[:1] == [""] and (keys := csv_header(fields[1:], _VOLUME)) is not None:
+            volume_keys = keys
+        elif (keys := _csv_volume_keys(fields, volume_keys)) is not None:
             if not blocks:
                 raise line.error("a group row before the first volume row")
-            blocks[-1].volumes.append((_split_csv(fields[1:], line, _VOLUME), line))
+            blocks[-1].volumes.append((csv_row(fields[1:], keys, line, _VOLUME), line))
         else:
-            values = _split_csv(fields, line, _GROUP)
-            renamed = bool(blocks) and bool(values[0]) and values[0] != blocks[-1].name
+            values = csv_row(fields, group_keys, line, _GROUP)
+            renamed = bool(blocks) and bool(values["Name"]) and values["Name"] != blocks[-1].name
             new = header_seen or not blocks or bool(blocks[-1].volumes) or renamed
             _add_group_row(blocks, values, line, new_block=new)
             header_seen = False
@@ -542,42 +526,97 @@ def _group(name: str, rows: list[GroupTarget], volumes: list[VolumePair]) -> Gro
         first.period,
         volumes,
         rows,
+        first.id,
+        first.extra,
     )
 
 
-# --------------------------------------------------------------------------- public entry points
+# --------------------------------------------------------------------------- showrcopy
 
 
 def parse_showrcopy(text: str) -> RemoteCopyReport:
-    """Parse ``showrcopy`` output (any of its forms: full, targets, links, groups; plain or CSV)."""
-    lines = _lines(text)
+    """Parse ``showrcopy`` output (any of its forms: full, targets, links, groups; plain, -d or CSV)."""
+    lines = numbered_lines(text)
     content = [line for line in lines if not line.blank]
     if not content:
-        raise ShowrcopyParseError(f"showrcopy output (a section title or {NOT_CONFIGURED!r}), got empty text")
+        raise CliParseError(f"showrcopy output (a section title or {NOT_CONFIGURED!r}), got empty text")
     if len(content) == 1 and content[0].text.strip() == NOT_CONFIGURED:
         return RemoteCopyReport(configured=False, status=None)
     sections = _sections(lines)
     status = _system_status(sections[SYSTEM_TITLE]) if SYSTEM_TITLE in sections else None
-    empty: list[_Line] = []
+    empty: list[Line] = []
     targets = [_target(v, ln) for v, ln in _table(sections.get(TARGETS_TITLE, empty), _TARGET)]
     links = [_link(v, ln) for v, ln in _table(sections.get(LINKS_TITLE, empty), _LINK)]
     groups = _merge(_group_blocks(sections.get(GROUPS_TITLE, empty)))
     return RemoteCopyReport(True, status, targets, links, groups)
 
 
+# --------------------------------------------------------------------------- showsys
+
+
 def parse_showsys(text: str) -> SystemInfo:
     """Parse ``showsys`` output: optional ``---(MiB)---`` banner, dashed header, one system row."""
-    content = [line for line in _lines(text) if not line.blank]
+    content = [line for line in numbered_lines(text) if not line.blank]
     if content and re.fullmatch(r"-+\(\w+\)-+", content[0].text.strip()):
         content = content[1:]
     if not content:
-        raise ShowrcopyParseError(f"showsys output (header '{_SHOWSYS.header}'), got empty text")
-    if not _SHOWSYS.is_header(content[0].text):
-        raise content[0].error(f"the showsys header '{_SHOWSYS.header}'")
+        raise CliParseError(f"showsys output (header '{_SHOWSYS.header} ...'), got empty text")
+    columns = header_columns(content[0], _SHOWSYS)
+    if columns is None:
+        raise content[0].error(f"the showsys header '{_SHOWSYS.header} ...'")
     if len(content) != 2:
         raise content[-1].error("exactly one system row after the showsys header")
     row = content[1]
-    values = _split_plain(row, _layout(content[0], _SHOWSYS), _SHOWSYS)
-    ident, name, model, serial, *numbers = values
-    counts = [_int(value, row, column) for value, column in zip(numbers, _SHOWSYS.names[4:], strict=True)]
-    return SystemInfo(_int(ident, row, "ID"), name, model, serial, *counts)
+    values = plain_row(row, columns, _SHOWSYS)
+    numbers = [_optional_int(values, key, row) for key in ("Nodes", "Master", "TotalCap", "AllocCap", "FreeCap",
+                                                           "FailedCap")]  # fmt: skip
+    ident = parse_int(values["ID"], row, "ID", hex_ok=True)
+    return SystemInfo(ident, values["Name"], values["Model"], values["Serial"], *numbers, _extra(values, _SHOWSYS))
+
+
+@dataclass(frozen=True)
+class SystemDetail:
+    """``showsys -d``: every ``Key : value`` line, by section title, and the identity read from them."""
+
+    name: str
+    serial: str | None
+    id: int | None
+    model: str | None
+    sections: dict[str, dict[str, str]]
+
+
+_DETAIL_TITLE = re.compile(r"-+([^:]*?)-+")
+_DETAIL_ITEM = re.compile(r"\s*([^:\s](?:[^:]*[^:\s])?)\s*:(.*)")
+
+
+def parse_showsys_detail(text: str) -> SystemDetail:
+    """Parse ``showsys -d``: ``---Title---`` lines (dashes both sides), each followed by ``Key : value`` lines.
+
+    Values may be left- or right-aligned, keys indented (capacity breakdowns); a key seen
+    twice in one section keeps its first value.  ``System Name`` is required.
+    """
+    sections: dict[str, dict[str, str]] = {}
+    where: dict[str, Line] = {}
+    current: dict[str, str] | None = None
+    lines = [line for line in numbered_lines(text) if not line.blank]
+    if not lines:
+        raise CliParseError("showsys -d output ('----General----' and 'Key : value' lines), got empty text")
+    for line in lines:
+        title = _DETAIL_TITLE.fullmatch(line.text.strip())
+        item = _DETAIL_ITEM.fullmatch(line.text)
+        if title and title[1].strip():
+            current = sections.setdefault(title[1].strip(), {})
+        elif item and current is not None:
+            current.setdefault(item[1], item[2].strip())
+            where.setdefault(item[1], line)
+        else:
+            what = "a 'Key : value' line" if current is not None else "a '----Title----' line"
+            raise line.error(f"{what} of showsys -d")
+    items = {key: value for section in sections.values() for key, value in section.items()}
+    if not items.get("System Name"):
+        raise lines[-1].error("a 'System Name : <name>' line in showsys -d (the output ends here)")
+    ident = None
+    if items.get("System ID"):
+        ident = parse_int(items["System ID"], where["System ID"], "System ID", hex_ok=True)
+    model = items.get("System Model") or items.get("Model") or None
+    return SystemDetail(items["System Name"], items.get("Serial Number") or None, ident, model, sections)

@@ -6,7 +6,7 @@ A target file is YAML (see fixtures/lab-example.yaml for a commented template):
     groups: [rcg_sync_0]               # groups under test, named as on the primary array
     simulated: {groups: 2}             # only for the built-in simulated arrays (the run starts them itself)
     arrays:                            # required unless `simulated` is given
-      primary:   {identity: {...}, cim: {...}, ssh: {...}}
+      primary:   {identity: {...}, cim: {...}, ssh: {...}, target: ...}   # target: optional (README)
       secondary: {...}                 # sld: sync_secondary, periodic_secondary
     polling: {interval: 0.25, settle_samples: 3}
     time_limits: {default: 60, primary_down: 120, failover: 300, primary_up: 300, recover: 1800, restore: 1800}

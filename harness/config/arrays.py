@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -207,6 +208,26 @@ class ArrayConfig(_Strict):
     identity: Identity | None = None
     cim: CimConfig
     ssh: SshConfig
+    target: str | None = None
+    """The remote-copy target on this array that leads to its peer, as `showrcopy targets` names it.
+    Optional: preflight finds it from `showrcopy -d targets` (SysName/SysID); when given, it must
+    be listed and, where -d shows SysName/SysID, lead to the peer."""
+
+    @field_validator("target")
+    @classmethod
+    def _check_target(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,63}", value):
+            raise PydanticCustomError(
+                "config", "{message}", {"message": "expected a target name as `showrcopy targets` prints it "
+                                                   "(letters, digits, _ . - :; no spaces)"}
+            )  # fmt: skip
+        if value == "receive":
+            raise PydanticCustomError(
+                "config", "{message}", {"message": "`receive` names this array's inbound links, not a target"}
+            )
+        return value
 
     _key: str = PrivateAttr(default="")
     _source: str = PrivateAttr(default="<target configuration>")

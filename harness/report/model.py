@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.overall import Overall, judge_run, scoped_rows, worst
-from harness.showrcopy import ShowrcopyParseError, parse_showsys
+from harness.showrcopy import CliParseError, parse_showsys
 from harness.spec import CIM_PROPERTIES, load_spec
 
 VERDICTS = ("pass", "fail", "error", "not_observed", "skipped", "out_of_scope")
@@ -346,7 +346,7 @@ def _arrays(data: RunData) -> list[ArrayInfo]:
         if entry.get("command") == "showsys" and entry.get("array") not in models and entry.get("status") == 0:
             try:
                 models[entry["array"]] = parse_showsys(entry.get("stdout", "")).model
-            except (ShowrcopyParseError, ValueError):
+            except (CliParseError, ValueError):
                 continue
     out = []
     for key, info in (data.manifest.get("arrays") or {}).items():
