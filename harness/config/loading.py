@@ -13,28 +13,25 @@ from harness.config.errors import ConfigError, Problem, _by_line, _problem_at, _
 from harness.config.target import TargetConfig
 from harness.config.topology import ARRAY_KEYS, _array_key_problems
 from harness.config.validation_errors import _problems_from
+from harness.user_yaml import InputFileError, YamlInputError, parse_yaml, read_text
 
 
 def load_config(path: str | Path) -> TargetConfig:
     """Read, validate and check a target file (environment variables and password files must be usable)."""
+    if not str(path).strip():
+        raise ConfigError(repr(str(path)), "empty file name: give the path of a target file")
     path = Path(path).expanduser()
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(
-            source,
-            "no such configuration file (fixtures/lab-example.yaml is a template for real arrays; "
-            "without --config the built-in simulated pair is used)",
-        ) from None
-    except IsADirectoryError:
-        raise ConfigError(source, "is a directory, not a configuration file") from None
-    except PermissionError:
-        raise ConfigError(source, "cannot read the configuration file: permission denied") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(source, f"not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(source, f"cannot read the configuration file: {exc.strerror or exc}") from None
+        text = read_text(path)
+    except InputFileError as exc:
+        if not path.exists() and not path.is_symlink():
+            raise ConfigError(
+                source,
+                "no such configuration file (fixtures/lab-example.yaml is a template for real arrays; "
+                "without --config the built-in simulated pair is used)",
+            ) from None
+        raise ConfigError(source, f"cannot read the configuration file: {exc}") from None
     return _parse(text, source, base_dir=path.absolute().parent)
 
 
@@ -49,18 +46,9 @@ def builtin_config(kind: Literal["pair", "sld"] = "pair") -> TargetConfig:
 
 def _parse(text: str, source: str, base_dir: Path | None) -> TargetConfig:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        what = str(exc.problem or exc.context or "syntax error")
-        if exc.context and exc.problem:
-            started = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
-            what += f" ({exc.context}{started})"
-        place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(source, f"{place}not valid YAML: {what}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, f"not valid YAML: {exc}") from None
+        node, data = parse_yaml(text)
+    except YamlInputError as exc:
+        raise ConfigError(source, str(exc)) from None
     if data is None:
         raise ConfigError(source, "the file is empty; expected a mapping with topology, groups, arrays or simulated")
     if not isinstance(data, dict):

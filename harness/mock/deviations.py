@@ -12,10 +12,10 @@ import logging
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.mock.world import Operation, Replication, VolumePair, World
+from harness.user_yaml import InputFileError, YamlInputError, parse_yaml, read_text
 
 log = logging.getLogger("harness.mock.deviations")
 
@@ -99,11 +99,11 @@ class Deviations:
     def load(cls, path: str | Path) -> Deviations:
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text())
-        except OSError as exc:
-            raise DeviationError(f"{path}: cannot read deviations file: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise DeviationError(f"{path}: not valid YAML: {exc}") from None
+            _, data = parse_yaml(read_text(path))
+        except InputFileError as exc:
+            raise DeviationError(f"{path}: cannot read deviations file: {exc}") from None
+        except YamlInputError as exc:
+            raise DeviationError(f"{path}: {exc}") from None
         try:
             parsed = DeviationFile.model_validate(data)
         except ValidationError as exc:

@@ -1,0 +1,125 @@
+"""YAML files people hand the harness (target configurations, deviations): read and parsed with bounds.
+
+A hostile or mistaken file must give a clear message, never exhaust memory or hang:
+
+- only a regular file is read (a FIFO or /dev/zero would block or never end), of at most `MAX_BYTES`,
+  as UTF-8 text without NUL bytes (a binary file is named as such);
+- anchors and aliases (`&name`, `*name`) are refused while the document is composed, before anything
+  expands or walks it: a few hundred bytes of nested aliases ("billion laughs") would otherwise expand
+  to gigabytes in whatever walks the tree;
+- nesting deeper than `MAX_DEPTH` is refused (the composer recurses once per level).
+
+`read_text` raises `InputFileError` (the reason, without the file name); `parse_yaml` raises
+`YamlInputError` (with the line and column when known). Callers add the file name and their hints.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 8 * 1024 * 1024
+"""Larger than any sensible target or deviations file (a target listing 200,000 groups is about 4 MB)."""
+MAX_DEPTH = 64
+"""Mappings and lists nested deeper than this are refused (a target file nests about 5 levels)."""
+
+
+class InputFileError(ValueError):
+    """A file that cannot be read as text; the message is the reason (\"no such file\", \"it is a directory...\")."""
+
+
+class YamlInputError(ValueError):
+    """Text that is not usable YAML; the message starts with `line L, column C: ` when the place is known."""
+
+
+def read_text(path: Path, *, limit: int = MAX_BYTES) -> str:
+    """The text of a regular UTF-8 file of at most `limit` bytes."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise InputFileError("it is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise InputFileError("it is not a regular file (a device, pipe or socket)")
+        if info.st_size > limit:
+            raise InputFileError(f"it is {info.st_size} bytes, more than the {limit} bytes such a file can have")
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise InputFileError("no such file") from None
+    except NotADirectoryError:
+        raise InputFileError("no such file (a directory on its path is a file)") from None
+    except PermissionError:
+        raise InputFileError("permission denied") from None
+    except OSError as exc:
+        raise InputFileError(str(exc.strerror or exc)) from None
+    if len(data) > limit:
+        raise InputFileError(f"it is more than the {limit} bytes such a file can have")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"it is not UTF-8 text (byte {exc.start}): a binary file?") from None
+    if "\x00" in text:
+        raise InputFileError(f"it is not text: it holds a NUL byte (byte {data.index(0)}): a binary file?")
+    return text
+
+
+def parse_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """The composed node tree (for line numbers) and the plain data of one YAML document."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        raise YamlInputError(_marked(exc)) from None
+    except yaml.YAMLError as exc:
+        raise YamlInputError(f"not valid YAML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more digits than Python converts
+        raise YamlInputError(f"not usable YAML: {str(exc).split(';')[0]}") from None
+    finally:
+        loader.dispose()
+    return node, data
+
+
+class _Refused(yaml.MarkedYAMLError):
+    pass
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors, aliases and deep nesting as it composes each node."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(problem=f"alias *{event.anchor}: {_NO_ALIASES}", problem_mark=event.start_mark)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise _Refused(problem=f"anchor &{anchor}: {_NO_ALIASES}", problem_mark=event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_NO_ALIASES = "YAML anchors and aliases (&name, *name) are not accepted; write each value out in full"
+
+
+def _marked(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    if isinstance(exc, _Refused):
+        return f"{place}{exc.problem}"
+    what = str(exc.problem or exc.context or "syntax error")
+    if exc.context and exc.problem:
+        started = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+        what += f" ({exc.context}{started})"
+    return f"{place}not valid YAML: {what}"
