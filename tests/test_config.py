@@ -384,7 +384,7 @@ ERROR_CASES: list[tuple[str, Mutation, str, str]] = [
     ),
     ("time-limit-zero", _set("time_limits.failover", 0), "time_limits.failover", "must be > 0 seconds"),
     ("time-limit-negative", _set("time_limits.default", -5), "time_limits.default", "must be > 0 seconds"),
-    ("polling-zero", _set("polling.interval", 0), "polling.interval", "must be > 0 seconds"),
+    ("polling-zero", _set("polling.interval", 0), "polling.interval", "must be >= 0.01 seconds"),
     ("no-identity", _delete("arrays.primary.identity"), "arrays.primary.identity", "system_name and/or serial"),
     ("empty-identity", _set("arrays.primary.identity", {}), "arrays.primary.identity", "system_name and/or serial"),
     ("no-groups", _delete("groups"), "groups", "group(s) under test"),

@@ -86,7 +86,7 @@ BROKEN_CONFIGS = {
     "bad-value": (
         "topology: pair\ngroups: [rcg_sync_0]\nsimulated: {groups: 2}\npolling: {interval: -1}\n",
         "polling.interval",
-        "> 0",
+        ">= 0.01",
     ),
     "unknown-key": (
         "topology: pair\ngroups: [rcg_sync_0]\nsimulated: {groups: 2}\npolling: {intervall: 1}\n",

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from harness.config.base import Seconds, _ctx, _resolve_path, _Strict
+from harness.config.base import RequestSeconds, _ctx, _resolve_path, _Strict
 from harness.config.errors import ConfigError, Problem, _fail
 from harness.config.host_keys import _host_key_problem
 from harness.config.secrets import (
@@ -61,7 +61,7 @@ class CimConfig(_Strict):
     password_file: Path | None = None
     ca_cert: Path | None = None
     verify: StrictBool = True
-    timeout: Seconds = 30
+    timeout: RequestSeconds = 30
 
     _secret: SecretStr | None = PrivateAttr(default=None)
 
@@ -130,7 +130,7 @@ class SshConfig(_Strict):
     key_passphrase_env: str | None = None
     host_key: str | None = None
     known_hosts: Path | None = None
-    timeout: Seconds = 30
+    timeout: RequestSeconds = 30
 
     _secret: SecretStr | None = PrivateAttr(default=None)
 

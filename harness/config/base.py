@@ -12,14 +12,18 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
 
-Seconds = Annotated[float, Field(gt=0)]
+MAX_SECONDS = 7 * 24 * 3600.0
+"""The longest time any setting may give (a week): more is a typo, and `.inf` or NaN never ends a wait."""
+Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
+"""A time in seconds: a finite number above 0, at most a week (every model refuses inf and NaN)."""
+RequestSeconds = Annotated[float, Field(gt=0, le=3600)]
+"""A time limit for one request (a CIM call, an SSH command): above 0, at most an hour."""
+
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+    model_config = _STRICT
 
 
 def _ctx(info: ValidationInfo, key: str) -> Any:

@@ -15,9 +15,10 @@ from harness.config.topology import Topology
 class SimulatedOptions(_Strict):
     """World options for the built-in simulated arrays (harness.mock: WorldSpec and SimulatedArrays)."""
 
-    groups: int = Field(default=2, ge=1)
-    volumes_per_group: int = Field(default=2, ge=1)
-    scale: int = Field(default=0, ge=0)
+    groups: int = Field(default=2, ge=1, le=1000)
+    volumes_per_group: int = Field(default=2, ge=1, le=1000)
+    scale: int = Field(default=0, ge=0, le=100_000)
+    """Extra volume pairs in other groups (noise), to try the harness against a large array."""
     seed: int = 0
     behaviour: Literal["3.1", "10.5"] = "3.1"
     target_names: str | None = None
@@ -81,9 +82,9 @@ class SimulatedOptions(_Strict):
 
 
 class Polling(_Strict):
-    interval: Seconds = 0.25
+    interval: float = Field(default=0.25, ge=0.01, le=3600)
     """Seconds between observations."""
-    settle_samples: int = Field(default=3, ge=1)
+    settle_samples: int = Field(default=3, ge=1, le=1000)
     """Consecutive identical observations that count as a settled state."""
 
 

@@ -98,13 +98,14 @@ def _describe_error(err: Any, raw: tuple[int | str, ...], loc: list[str], root: 
     if kind == "list_type":
         example = " (an argv list, e.g. [/usr/local/bin/pdu, off, '3'])" if loc[-1:] == ["command"] else ""
         return where, f"expected a list{example}, got {_yaml_type(value)}"
-    if kind in ("greater_than", "greater_than_equal") and loc and loc[0] in ("time_limits", "polling"):
-        bound = ctx.get("gt", ctx.get("ge"))
+    if kind in _BOUNDS:
+        sign, key = _BOUNDS[kind]
+        bound = ctx.get(key)
         if isinstance(bound, float) and bound.is_integer():
             bound = int(bound)
-        unit = " seconds" if loc[-1] != "settle_samples" else ""
-        sign = ">" if kind == "greater_than" else ">="
-        return where, f"must be {sign} {bound}{unit}, got {value!r}"
+        return where, f"must be {sign} {bound}{_unit(loc)}, got {_short(value)}"
+    if kind == "finite_number":
+        return where, f"must be a finite number{_unit(loc)}, got {_short(value)}"
     if kind in ("bool_type", "bool_parsing"):
         return where, f"expected true or false, got {_short(value) if not secretish else _yaml_type(value)}"
     if kind == "literal_error":
@@ -115,6 +116,20 @@ def _describe_error(err: Any, raw: tuple[int | str, ...], loc: list[str], root: 
     if not secretish and (value is None or isinstance(value, str | int | float | bool)):
         message += f" (got {_short(value)})"
     return where, message
+
+
+_BOUNDS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}
+_SECONDS_FIELDS = ("interval", "min_gap", "timeout", "during")
+
+
+def _unit(loc: list[str]) -> str:
+    seconds = (loc[:1] == ["time_limits"] or loc[-1:] and loc[-1] in _SECONDS_FIELDS) or "transients" in loc
+    return " seconds" if seconds else ""
 
 
 def _short(value: Any) -> str:
