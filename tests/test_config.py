@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.resources
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from harness.config import (
     is_simulator_action,
     load_config,
 )
+from harness.mock.cimxml_tls import make_self_signed_cert
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -47,7 +50,7 @@ SSH_SECRET = "Ssh-S3cr3t-from-file-9b2c"
 
 
 def real_pair() -> dict[str, Any]:
-    """A valid target for a real pair (env vars T_<KEY>_CIM / T_<KEY>_SSH, ca.pem next to the file)."""
+    """A valid target for a real pair (env vars T_<KEY>_CIM / T_<KEY>_SSH, ca.pem and pdu next to the file)."""
     arrays = {}
     for index, key in enumerate(ARRAY_KEYS["pair"]):
         arrays[key] = {
@@ -71,7 +74,7 @@ def real_pair() -> dict[str, Any]:
         "arrays": arrays,
         "events": {
             "primary_down": {"kind": "manual", "prompt": "power off the primary"},
-            "primary_up": {"kind": "script", "command": ["/usr/local/bin/pdu", "on", "12"], "timeout": 60},
+            "primary_up": {"kind": "script", "command": ["./pdu", "on", "12"], "timeout": 60},
         },
     }
 
@@ -80,12 +83,37 @@ def simulated_pair() -> dict[str, Any]:
     return yaml.safe_load((FIXTURES / "mock-pair.yaml").read_text())
 
 
+@functools.cache
+def ca_pem() -> str:
+    """A real PEM certificate (ca_cert must hold one)."""
+    with tempfile.TemporaryDirectory() as directory:
+        cert, _ = make_self_signed_cert(directory)
+        return Path(cert).read_text()
+
+
+def lab_files(directory: Path) -> None:
+    """The files real_pair() names: ca.pem and an executable ./pdu."""
+    (directory / "ca.pem").write_text(ca_pem())
+    (directory / "pdu").write_text("#!/bin/sh\nexit 0\n")
+    (directory / "pdu").chmod(0o755)
+
+
+def lab_example(directory: Path) -> Path:
+    """fixtures/lab-example.yaml as a user fills it in: copied, with the CA certificates it names."""
+    (directory / "certs").mkdir()
+    for name in ("3par-lab-a-ca.pem", "3par-lab-b-ca.pem"):
+        (directory / "certs" / name).write_text(ca_pem())
+    path = directory / "lab-example.yaml"
+    path.write_text((FIXTURES / "lab-example.yaml").read_text())
+    return path
+
+
 @pytest.fixture
 def lab_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for key in ARRAY_KEYS["pair"]:
         monkeypatch.setenv(f"T_{key.upper()}_CIM", f"cim-{key}")
         monkeypatch.setenv(f"T_{key.upper()}_SSH", f"ssh-{key}")
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    lab_files(tmp_path)
     return tmp_path
 
 
@@ -164,10 +192,10 @@ def test_mock_sld_fixture_loads() -> None:
     assert config.groups == ["rcg_sld_0"]
 
 
-def test_lab_example_loads_with_env_vars(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lab_example_loads_with_env_vars(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in LAB_ENV:
         monkeypatch.setenv(name, f"value-of-{name}")
-    config = load_config(FIXTURES / "lab-example.yaml")
+    config = load_config(lab_example(tmp_path))
     assert config.topology == "pair" and not config.is_simulated
     assert config.safety.disruptive is False
     assert not config.disruptive_allowed(True)
@@ -175,7 +203,7 @@ def test_lab_example_loads_with_env_vars(monkeypatch: pytest.MonkeyPatch) -> Non
     assert primary.key == "primary"
     assert primary.cim.url == "https://10.0.0.1:5989"
     assert primary.cim.interop_namespace is None
-    assert primary.cim.ca_cert == FIXTURES / "certs" / "3par-lab-a-ca.pem"  # relative to the file
+    assert primary.cim.ca_cert == tmp_path / "certs" / "3par-lab-a-ca.pem"  # relative to the file
     assert primary.identity is not None and primary.identity.serial == "1612345"
     assert primary.cim_password() == "value-of-SMIS_PRIMARY_PASSWORD"
     assert primary.ssh_password() == "value-of-SMIS_PRIMARY_SSH_PASSWORD"
@@ -183,10 +211,10 @@ def test_lab_example_loads_with_env_vars(monkeypatch: pytest.MonkeyPatch) -> Non
     assert isinstance(config.events.primary_up, ManualAction)
 
 
-def test_lab_example_without_env_vars_names_each_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lab_example_without_env_vars_names_each_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in LAB_ENV:
         monkeypatch.delenv(name, raising=False)
-    message = load_error(FIXTURES / "lab-example.yaml")
+    message = load_error(lab_example(tmp_path))
     for name in LAB_ENV:
         assert name in message
     assert "arrays.primary.cim.password_env" in message
@@ -204,7 +232,7 @@ def test_real_pair_from_python_dict(lab_env: Path) -> None:
     assert config.polling.settle_samples == 3
 
 
-def test_password_file_and_key_file(lab_env: Path) -> None:
+def test_password_file_and_key_file(lab_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = real_pair()
     (lab_env / "cim.pw").write_text("from-file\n")
     (lab_env / "id_ed25519").write_text("PRIVATE KEY\n")
@@ -212,13 +240,15 @@ def test_password_file_and_key_file(lab_env: Path) -> None:
     del data["arrays"]["primary"]["cim"]["password_env"]
     ssh = data["arrays"]["primary"]["ssh"]
     del ssh["password_env"], ssh["host_key"]
-    ssh.update(key_file="id_ed25519", known_hosts="~/.ssh/known_hosts")
+    ssh.update(key_file="id_ed25519", known_hosts="~/known_hosts")
+    monkeypatch.setenv("HOME", str(lab_env))
+    (lab_env / "known_hosts").write_text(f"10.0.0.1 {HOST_KEY}\n")
     config = load_config(write(lab_env, data))
     primary = config.array("primary")
     assert primary.cim_password() == "from-file"
     assert primary.ssh_password() is None
     assert primary.ssh.key_file == lab_env / "id_ed25519"
-    assert primary.ssh.known_hosts == Path("~/.ssh/known_hosts").expanduser()
+    assert primary.ssh.known_hosts == lab_env / "known_hosts"
 
 
 def test_http_needs_no_ca_and_verify_false_is_an_opt_out(lab_env: Path) -> None:
@@ -547,7 +577,7 @@ def test_config_error_is_a_value_error() -> None:
 def _secret_lab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("T_SECRET_CIM", CIM_SECRET)
     (tmp_path / "ssh.pw").write_text(SSH_SECRET + "\n")
-    (tmp_path / "ca.pem").write_text("x")
+    lab_files(tmp_path)
     data = real_pair()
     for key in ARRAY_KEYS["pair"]:
         monkeypatch.setenv(f"T_{key.upper()}_CIM", CIM_SECRET)
@@ -745,7 +775,7 @@ def test_action_specs_are_plain_dicts_bound_to_the_group(lab_env: Path) -> None:
     json.dumps(specs)
     real = load_config(write(lab_env, real_pair())).action_specs()
     assert set(real) == {"primary_down", "primary_up"}
-    assert real["primary_up"] == {"kind": "script", "command": ["/usr/local/bin/pdu", "on", "12"], "timeout": 60.0}
+    assert real["primary_up"] == {"kind": "script", "command": [str(lab_env / "pdu"), "on", "12"], "timeout": 60.0}
 
 
 def test_bind_group() -> None:
@@ -823,9 +853,9 @@ def test_no_real_passwords_in_shipped_files() -> None:
         assert '"password":' not in text
 
 
-def test_env_is_untouched_by_loading(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_is_untouched_by_loading(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in LAB_ENV:
         monkeypatch.setenv(name, "x")
     before = dict(os.environ)
-    load_config(FIXTURES / "lab-example.yaml")
+    load_config(lab_example(tmp_path))
     assert dict(os.environ) == before

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from harness.config.base import _STRICT, Seconds, _Strict
+from harness.config.base import _STRICT, Seconds, _ctx, _Strict
+from harness.config.files import _program, _program_problem
 from harness.mock import control as _control
 
 EVENT_KINDS = ("simulator", "cli", "script", "manual")
@@ -97,9 +99,20 @@ class ScriptAction(_Strict):
 
     kind: Literal["script"]
     command: list[str] = Field(min_length=1)
+    """argv; a program path with a `/` is relative to the configuration file, a bare name is looked up on PATH."""
     timeout: Seconds = 300
     during: Seconds | None = None
     """Faults only: run this many seconds after the fault's command starts (see CliAction.during)."""
+
+    @field_validator("command")
+    @classmethod
+    def _program_usable(cls, command: list[str], info: ValidationInfo) -> list[str]:
+        program = _program(command[0], _ctx(info, "base_dir"))
+        if _ctx(info, "check_secrets"):
+            problem = _program_problem(program)
+            if problem:
+                raise PydanticCustomError("config", "{message}", {"message": problem, "field": "0"})
+        return [program, *command[1:]]
 
 
 class ManualAction(_Strict):

@@ -20,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from harness.config.base import RequestSeconds, _ctx, _resolve_path, _Strict
 from harness.config.errors import ConfigError, Problem, _fail
+from harness.config.files import _ca_cert_problem, _known_hosts_problem
 from harness.config.host_keys import _host_key_problem
 from harness.config.secrets import (
     _env_name,
@@ -114,6 +115,10 @@ class CimConfig(_Strict):
             problems.append(("verify", "verify: false contradicts ca_cert; remove one of them"))
         if not https and self.ca_cert is not None:
             problems.append(("ca_cert", "ca_cert is only used with https:// urls; use https or remove ca_cert"))
+        elif self.ca_cert is not None and _ctx(info, "check_secrets"):
+            problem = _ca_cert_problem(self.ca_cert)
+            if problem:
+                problems.append(("ca_cert", problem))
         _fail(problems)
         return self
 
@@ -198,6 +203,10 @@ class SshConfig(_Strict):
             )
         elif self.host_key is not None and self.known_hosts is not None:
             problems.append(("known_hosts", "host_key is given too: give exactly one of host_key or known_hosts"))
+        elif self.known_hosts is not None and _ctx(info, "check_secrets"):
+            problem = _known_hosts_problem(self.known_hosts, self.host, self.port)
+            if problem:
+                problems.append(("known_hosts", problem))
         _fail(problems)
         return self
 

@@ -13,7 +13,7 @@ from harness.config.errors import ConfigError, Problem, _by_line, _problem_at, _
 from harness.config.target import TargetConfig
 from harness.config.topology import ARRAY_KEYS, _array_key_problems
 from harness.config.validation_errors import _problems_from
-from harness.user_yaml import InputFileError, YamlInputError, parse_yaml, read_text
+from harness.input_files import InputFileError, YamlInputError, parse_yaml, read_text
 
 
 def load_config(path: str | Path) -> TargetConfig:

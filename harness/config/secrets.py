@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from harness.config.base import _ctx
 from harness.config.errors import ConfigError, Problem
+from harness.input_files import file_problem
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -30,18 +31,13 @@ def _env_problem(var: str, what: str) -> str | None:
 
 
 def _file_problem(path: Path, what: str) -> str | None:
-    try:
-        with path.open("rb") as fh:
-            if not fh.read(1):
-                return f"{what} {path} is empty"
-    except FileNotFoundError:
-        return f"cannot read {what} {path}: no such file"
-    except IsADirectoryError:
-        return f"cannot read {what} {path}: it is a directory"
-    except PermissionError:
+    problem = file_problem(path)
+    if problem == "permission denied":
         return f"cannot read {what} {path}: permission denied (chmod 600 it for the user running smis-harness)"
-    except OSError as exc:
-        return f"cannot read {what} {path}: {exc.strerror or exc}"
+    if problem:
+        return f"cannot read {what} {path}: {problem}"
+    if path.stat().st_size == 0:
+        return f"{what} {path} is empty"
     return None
 
 

@@ -128,7 +128,7 @@ _SECONDS_FIELDS = ("interval", "min_gap", "timeout", "during")
 
 
 def _unit(loc: list[str]) -> str:
-    seconds = (loc[:1] == ["time_limits"] or loc[-1:] and loc[-1] in _SECONDS_FIELDS) or "transients" in loc
+    seconds = loc[:1] == ["time_limits"] or "transients" in loc or any(p in _SECONDS_FIELDS for p in loc[-1:])
     return " seconds" if seconds else ""
 
 

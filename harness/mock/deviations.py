@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.mock.world import Operation, Replication, VolumePair, World
-from harness.user_yaml import InputFileError, YamlInputError, parse_yaml, read_text
+from harness.input_files import InputFileError, YamlInputError, parse_yaml, read_text
 
 log = logging.getLogger("harness.mock.deviations")
 

@@ -1,16 +1,18 @@
-"""YAML files people hand the harness (target configurations, deviations): read and parsed with bounds.
+"""Files people hand the harness (target configurations, deviations, certificates, keys, scripts):
+checked and read with bounds, YAML parsed without aliases.
 
 A hostile or mistaken file must give a clear message, never exhaust memory or hang:
 
-- only a regular file is read (a FIFO or /dev/zero would block or never end), of at most `MAX_BYTES`,
-  as UTF-8 text without NUL bytes (a binary file is named as such);
-- anchors and aliases (`&name`, `*name`) are refused while the document is composed, before anything
+- only a regular file is used (a FIFO or /dev/zero would block or never end); text files are read up to
+  `MAX_BYTES`, as UTF-8 without NUL bytes (a binary file is named as such);
+- YAML anchors and aliases (`&name`, `*name`) are refused while the document is composed, before anything
   expands or walks it: a few hundred bytes of nested aliases ("billion laughs") would otherwise expand
   to gigabytes in whatever walks the tree;
-- nesting deeper than `MAX_DEPTH` is refused (the composer recurses once per level).
+- YAML nesting deeper than `MAX_DEPTH` is refused (the composer recurses once per level).
 
-`read_text` raises `InputFileError` (the reason, without the file name); `parse_yaml` raises
-`YamlInputError` (with the line and column when known). Callers add the file name and their hints.
+`file_problem` says what makes a path unusable (None when it is a readable regular file); `read_text`
+raises `InputFileError`, `parse_yaml` raises `YamlInputError` (with line and column when known).
+Messages never name the file: callers add it, with their hints.
 """
 
 from __future__ import annotations
@@ -28,31 +30,42 @@ MAX_DEPTH = 64
 
 
 class InputFileError(ValueError):
-    """A file that cannot be read as text; the message is the reason (\"no such file\", \"it is a directory...\")."""
+    """A file that cannot be read as text; the message is the reason ("no such file", "it is a directory...")."""
 
 
 class YamlInputError(ValueError):
     """Text that is not usable YAML; the message starts with `line L, column C: ` when the place is known."""
 
 
-def read_text(path: Path, *, limit: int = MAX_BYTES) -> str:
-    """The text of a regular UTF-8 file of at most `limit` bytes."""
+def file_problem(path: Path) -> str | None:
+    """Why `path` is not a readable regular file ("no such file", "it is a directory", ...), or None."""
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
-            raise InputFileError("it is a directory, not a file")
+            return "it is a directory, not a file"
         if not stat.S_ISREG(info.st_mode):
-            raise InputFileError("it is not a regular file (a device, pipe or socket)")
-        if info.st_size > limit:
-            raise InputFileError(f"it is {info.st_size} bytes, more than the {limit} bytes such a file can have")
+            return "it is not a regular file (a device, pipe or socket)"
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        return "no such file"
+    except NotADirectoryError:
+        return "no such file (a directory on its path is a file)"
+    except PermissionError:
+        return "permission denied"
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    return None
+
+
+def read_text(path: Path, *, limit: int = MAX_BYTES) -> str:
+    """The text of a regular UTF-8 file of at most `limit` bytes."""
+    problem = file_problem(path)
+    if problem:
+        raise InputFileError(problem)
+    try:
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise InputFileError("no such file") from None
-    except NotADirectoryError:
-        raise InputFileError("no such file (a directory on its path is a file)") from None
-    except PermissionError:
-        raise InputFileError("permission denied") from None
     except OSError as exc:
         raise InputFileError(str(exc.strerror or exc)) from None
     if len(data) > limit:
