@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.mock.world import Operation, Replication, VolumePair, World
 from harness.input_files import InputFileError, YamlInputError, parse_yaml, read_text
+from harness.mock.world import Operation, Replication, VolumePair, World
 
 log = logging.getLogger("harness.mock.deviations")
 
