@@ -83,11 +83,7 @@ class TargetConfig(_Strict):
                         )
         if not self.groups and self.simulated is None:
             problems.append(("groups", "missing: list the remote-copy group(s) under test, named as on the primary"))
-        for index, name in enumerate(self.groups):
-            if not name.strip():
-                problems.append((f"groups.{index}", "empty group name"))
-            elif name in self.groups[:index]:
-                problems.append((f"groups.{index}", f"{name} is listed twice"))
+        problems += _group_problems(self.groups)
         valid_arrays = ARRAY_KEYS[self.topology]
         for section in ("events", "faults"):
             model = getattr(self, section)
@@ -198,10 +194,11 @@ class TargetConfig(_Strict):
             )
         available = list(describe.get("groups", []))
         groups = list(self.groups) or available
+        known = set(available)
         problems = [
             Problem(f"groups.{i}", f"{g} is not a group of the simulated arrays (they have: {', '.join(available)})")
             for i, g in enumerate(groups)
-            if g not in available
+            if g not in known
         ]
         if problems:
             raise ConfigError(where, problems)
@@ -301,6 +298,20 @@ _SIMULATED_FAULTS: dict[str, dict[str, Any]] = {
     },
     "sync_status_stale": {"kind": "simulator", "action": "force_sync_status", "array": "primary", "status": "Stale"},
 }
+
+
+def _group_problems(groups: list[str]) -> list[tuple[str, str]]:
+    """Empty names and repeats (each repeat names the first place), in one pass over the list."""
+    problems: list[tuple[str, str]] = []
+    first: dict[str, int] = {}
+    for index, name in enumerate(groups):
+        if not name.strip():
+            problems.append((f"groups.{index}", "empty group name"))
+        elif name in first:
+            problems.append((f"groups.{index}", f"{name} is listed twice (first as groups.{first[name]})"))
+        else:
+            first[name] = index
+    return problems
 
 
 def _merge_defaults(model: BaseModel, defaults: dict[str, dict[str, Any]]) -> dict[str, Any]:
