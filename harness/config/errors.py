@@ -26,6 +26,11 @@ class Problem:
         return f"{self.where}{at}: {self.message}"
 
 
+MAX_LISTED = 50
+"""Problems a ConfigError message lists (all stay in `.problems`): a file repeating one mistake
+100,000 times gets a readable message."""
+
+
 class ConfigError(ValueError):
     """A target configuration that cannot be used. The message names the file, the field paths and the fixes."""
 
@@ -43,7 +48,10 @@ class ConfigError(ValueError):
             return f"{self.source}: {self.problems[0]}"
         count = len(self.problems)
         head = f"{self.source}: invalid target configuration ({count} problem{'s' if count != 1 else ''}):"
-        return "\n".join([head, *(f"  {p}" for p in self.problems)])
+        shown = [f"  {p}" for p in self.problems[:MAX_LISTED]]
+        if count > MAX_LISTED:
+            shown.append(f"  ... and {count - MAX_LISTED} more")
+        return "\n".join([head, *shown])
 
 
 def _dedupe(problems: Iterable[Problem]) -> list[Problem]:
