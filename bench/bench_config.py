@@ -9,9 +9,11 @@ For each size N (default 1000, 10000, 100000, 200000) it times, in this process:
   load      `load_config` of that target written as a YAML file (parse, line index, validation),
             only for N <= --load-max (the pure-Python YAML parser dominates: about 20 us per group)
 
-The claim: validating a target of 200,000 groups takes under a second, and less than 3x the time of
-100,000 groups (linear: about 2x; quadratic: 4x). The check that compared each name with the ones
-before it was quadratic: 0.33 s for 5,000 groups, 4.3 s for 20,000.
+The claim: validating a target of 200,000 groups takes under a second. The check that compared each name
+with the ones before it was quadratic: 0.33 s for 5,000 groups, 4.3 s for 20,000 (about 400 s for
+200,000). `validate_doubling_ratio` (200,000 over 100,000 groups, fastest samples) is printed for
+information: about 2 for a linear check, 4 for a quadratic one, but cache effects and a loaded machine
+move it, so the claim does not rest on it.
 Results go to bench/results/config-<date>.json.
 
     python bench/bench_config.py [--sizes 1000 200000] [--repeat 5] [--load-max 200000] [--check]
@@ -39,8 +41,6 @@ from harness.config.target import _group_problems
 RESULTS = Path(__file__).resolve().parent / "results"
 CLAIM_GROUPS = 200_000
 CLAIM_SECONDS = 1.0
-DOUBLING_LIMIT = 3.5
-"""validate(200,000) / validate(100,000): a linear check gives about 2, a quadratic one 4."""
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
@@ -98,8 +98,7 @@ def main() -> int:
     per_group = {n: r["validate"]["min_s"] / int(n) * 1e6 for n, r in results.items()}  # microseconds
     claim_run, half_run = results.get(str(CLAIM_GROUPS)), results.get(str(CLAIM_GROUPS // 2))
     doubling = claim_run["validate"]["min_s"] / half_run["validate"]["min_s"] if claim_run and half_run else None
-    holds = bool(claim_run and doubling) and claim_run["validate"]["median_s"] < CLAIM_SECONDS
-    holds = holds and doubling is not None and doubling < DOUBLING_LIMIT
+    holds = bool(claim_run) and claim_run["validate"]["median_s"] < CLAIM_SECONDS
     document = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform},
         "sizes": args.sizes,
@@ -107,8 +106,7 @@ def main() -> int:
         "validate_us_per_group": {n: round(v, 3) for n, v in per_group.items()},
         "validate_doubling_ratio": round(doubling, 2) if doubling else None,
         "claim": {
-            "text": f"TargetConfig validation of {CLAIM_GROUPS} groups < {CLAIM_SECONDS} s (median), and "
-            f"< {DOUBLING_LIMIT:g}x the time of {CLAIM_GROUPS // 2} groups (min)",
+            "text": f"TargetConfig validation of {CLAIM_GROUPS} groups < {CLAIM_SECONDS} s (median)",
             "holds": holds,
         },
     }

@@ -56,7 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", metavar="FILE", help="target configuration YAML (default: simulated pair)")
     run.add_argument("--deviations", metavar="FILE", help="deviations for the built-in simulated arrays")
-    run.add_argument("--report-dir", metavar="DIR", help="where results go (default: reports/<timestamp>)")
+    run.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="where results go: a new or empty directory (default: a new reports/<timestamp>)",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="--report-dir holds an earlier run: delete that run's files first (never other files)",
+    )
     run.add_argument("--allow-disruptive", action="store_true", help="allow DR commands and fault actions")
     run.add_argument("--dry-run", action="store_true", help="print the planned steps; touch nothing")
     run.add_argument("--rerun", metavar="RUN_DIR",
@@ -169,6 +178,7 @@ def _run(args: argparse.Namespace) -> int:
         report_dir=args.report_dir,
         allow_disruptive=args.allow_disruptive,
         dry_run=args.dry_run,
+        force=args.force,
         select=args.select,
         pytest_args=args.pytest_args,
         rerun=args.rerun,

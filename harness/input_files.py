@@ -6,8 +6,8 @@ A hostile or mistaken file must give a clear message, never exhaust memory or ha
 - only a regular file is used (a FIFO or /dev/zero would block or never end); text files are read up to
   `MAX_BYTES`, as UTF-8 without NUL bytes (a binary file is named as such);
 - YAML anchors and aliases (`&name`, `*name`) are refused from the parser's event stream, before the
-  document is composed, expanded or walked: a few hundred bytes of nested aliases ("billion laughs") would otherwise expand
-  to gigabytes in whatever walks the tree;
+  document is composed, expanded or walked: a few hundred bytes of nested aliases ("billion laughs")
+  would otherwise expand to gigabytes in whatever walks the tree;
 - YAML nesting deeper than `MAX_DEPTH` is refused (the composer recurses once per level).
   The event stream holds the scalars' text, never an expanded tree, so the check costs O(file).
 

@@ -210,6 +210,7 @@ class Run:
             "disruptive_allowed": self.allow_disruptive,
             "arrays": arrays,
             "setup_error": self.setup_error,
+            "warnings": self.config.transport_warnings(),
             **self.manifest_extra,
         }
 

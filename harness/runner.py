@@ -17,8 +17,9 @@ from harness.mock.deviations import DeviationError
 from harness.overall import EXIT_CODES, EXIT_NOT_NATURAL, EXIT_SIGNALS, EXIT_USAGE
 from harness.report import render_after_run
 from harness.report.junit import add_overall_verdict
+from harness.report_dir import ReportDirError, prepare_report_dir
 from harness.rerun import RerunError, rerun_plan
-from harness.results import default_report_dir, merge_group_runs
+from harness.results import merge_group_runs
 from harness.spec import load_spec
 
 
@@ -29,6 +30,7 @@ class RunRequest:
     report_dir: str | None = None
     allow_disruptive: bool = False
     dry_run: bool = False
+    force: bool = False
     select: list[str] = field(default_factory=list)
     pytest_args: list[str] = field(default_factory=list)
     rerun: str | None = None  # an earlier run dir: run again only its rows not decided PASS/SKIPPED
@@ -53,18 +55,28 @@ def run_suite(request: RunRequest) -> int:
         print(f"smis-harness run: unknown row id or tag: {', '.join(unknown)} (ids like T107-02, tags "
               "table106 table107 sld rules)", file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
+    try:
+        report_dir = prepare_report_dir(request.report_dir, force=request.force, create=not request.dry_run)
+    except ReportDirError as exc:
+        print(f"smis-harness run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for warning in target.transport_warnings():
+        print(f"smis-harness run: WARNING: {warning}", file=sys.stderr, flush=True)
     if request.dry_run:
         print_plan(target, request)
         return 0
     if earlier is not None:
         request.on_finished = earlier.report_changes
-    report_dir = Path(request.report_dir) if request.report_dir else default_report_dir()
+    assert report_dir is not None
     return _pytest(target, request, report_dir)
 
 
 def _target(request: RunRequest) -> TargetConfig:
-    target = load_config(request.config) if request.config else builtin_config("pair")
-    if request.deviations:
+    for option, value in (("--config", request.config), ("--deviations", request.deviations)):
+        if value is not None and not value.strip():
+            raise ConfigError(option, f"empty file name; give a file, or leave {option} out")
+    target = load_config(request.config) if request.config is not None else builtin_config("pair")
+    if request.deviations is not None:
         if target.simulated is None:
             raise ConfigError(request.deviations, "--deviations applies to the built-in simulated arrays only")
         load_deviations(request.deviations)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -169,6 +170,29 @@ class TargetConfig(_Strict):
             names |= set(_SIMULATED_EVENTS) | set(_SIMULATED_FAULTS)
         return names
 
+    def transport_warnings(self) -> list[str]:
+        """What this target's CIM transport leaves unprotected (plain http, verify: false), one sentence each:
+        printed when a run starts and kept in the run manifest."""
+        if self.simulated is not None:
+            if self.simulated.tls:
+                return []
+            return ["simulated.tls is false: the simulated arrays serve CIM-XML over plain http on loopback"]
+        warnings: list[str] = []
+        for key, array in (self.arrays or {}).items():
+            where = f"arrays.{key}.cim"
+            if array.cim.url.startswith("http:"):
+                warnings.append(
+                    f"{where}.url {array.cim.url} is plain http: the CIM password and every answer cross the "
+                    "network unencrypted, and nothing proves the answers come from the array; use https "
+                    "(port 5989) with ca_cert"
+                )
+            elif not array.cim.verify:
+                warnings.append(
+                    f"{where}.verify is false: the CIMOM's certificate is not checked, so anyone on the network "
+                    "path can pose as the array and read the CIM password; give ca_cert instead"
+                )
+        return warnings
+
     def disruptive_allowed(self, allow_disruptive_flag: bool) -> bool:
         """Disruptive rows run only when the file says so AND the command line says --allow-disruptive;
         the built-in simulated arrays, started and discarded by the run itself, need only the file's consent."""
@@ -300,6 +324,11 @@ _SIMULATED_FAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+_GROUP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+"""The names the array accepts; a name is also a directory of a multi-group run and a word of CLI commands,
+so a space, `;`, `/` or `..` must never get through."""
+
+
 def _group_problems(groups: list[str]) -> list[tuple[str, str]]:
     """Empty names and repeats (each repeat names the first place), in one pass over the list."""
     problems: list[tuple[str, str]] = []
@@ -307,6 +336,14 @@ def _group_problems(groups: list[str]) -> list[tuple[str, str]]:
     for index, name in enumerate(groups):
         if not name.strip():
             problems.append((f"groups.{index}", "empty group name"))
+        elif not _GROUP_NAME.fullmatch(name):
+            problems.append(
+                (
+                    f"groups.{index}",
+                    f"{name[:40]!r} is not a group name: letters, digits, _ . - (starting with a letter, digit "
+                    "or _), at most 64 characters, as the array names groups",
+                )
+            )
         elif name in first:
             problems.append((f"groups.{index}", f"{name} is listed twice (first as groups.{first[name]})"))
         else:
