@@ -14,8 +14,14 @@ Actions (fields):
     fail_next    operation = "recover" | "restore"
     force_sync_status  array, group (name on that array), status = "NotSynced" | "Stale", volume (optional)
     reset_to_new array, group
-    set_durations  durations = {name: seconds} (names of world.Durations)
+    set_durations  durations = {name: seconds} (names of world.Durations; finite, > 0, at most a day)
     state        (no fields): a summary of every array, link and group, for humans and debugging
+
+Fields are typed strictly (JSON strings, booleans and numbers, no coercion). Every request the server
+cannot carry out gets a 4xx answer with a JSON body {"error": "..."}: a wrong path (404) or method
+(405), a missing or wrong token (401), no Content-Length or a chunked body (411), a body over
+`MAX_BODY` bytes (413), a body that is not JSON (NaN and Infinity included) or not a valid request
+(400). A 500 would be a bug in the simulator.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import json
 import logging
 import threading
 from dataclasses import fields
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Annotated, Any, Literal
 
@@ -35,8 +42,14 @@ from harness.mock.world import ArrayCommandError, Durations, Operation, SyncStat
 log = logging.getLogger("harness.mock.control")
 
 
+MAX_BODY = 64 * 1024
+"""Bytes a control request body may have (a request is a few hundred)."""
+MAX_DURATION = 24 * 3600.0
+"""The longest simulated duration set_durations accepts, in seconds."""
+
+
 class _Action(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class ArrayDown(_Action):
@@ -78,7 +91,7 @@ class ResetToNew(_Action):
 
 class SetDurations(_Action):
     action: Literal["set_durations"]
-    durations: dict[str, float]
+    durations: dict[str, Annotated[float, Field(gt=0, le=MAX_DURATION)]]
 
 
 class State(_Action):
@@ -101,16 +114,24 @@ def apply_control(world: World, payload: Any) -> dict[str, Any]:
     try:
         request = _REQUEST.validate_python(payload)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
-        raise ControlError(f"invalid control request: {problems}") from None
+        errors = exc.errors(include_url=False)
+        problems = [f"{'.'.join(_short(p, 40) for p in e['loc']) or 'request'}: {e['msg']}" for e in errors[:5]]
+        more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
+        raise ControlError(f"invalid control request: {'; '.join(problems)}{more}") from None
     with world.lock:
         if hasattr(request, "array") and request.array not in world.arrays:
-            raise ControlError(f"unknown array {request.array!r}; known: {', '.join(world.arrays)}")
+            raise ControlError(f"unknown array {_short(repr(request.array))}; known: {', '.join(world.arrays)}")
         try:
             _dispatch(world, request)
         except (ArrayCommandError, KeyError) as exc:
-            raise ControlError(str(exc).strip("'\"")) from None
+            raise ControlError(_short(str(exc).strip("'\""), 300)) from None
         return {"ok": True, "state": describe_state(world)}
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """A value for a message, cut short: a request's strings can be as long as the body."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _dispatch(world: World, request: Any) -> None:
@@ -144,10 +165,9 @@ def _set_durations(world: World, durations: dict[str, float]) -> None:
     known = {f.name for f in fields(Durations)}
     unknown = sorted(set(durations) - known)
     if unknown:
-        raise ControlError(f"unknown duration(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        listed = ", ".join(_short(name, 40) for name in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise ControlError(f"unknown duration(s) {listed}; known: {', '.join(sorted(known))}")
     for name, seconds in durations.items():
-        if seconds <= 0:
-            raise ControlError(f"duration {name} must be positive, got {seconds}")
         world.set_duration(name, seconds)
 
 
@@ -217,36 +237,81 @@ class ControlServer:
 
 def _handler_for(server: ControlServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = 10  # seconds a client may stall mid-request before the connection is dropped
+        default_request_version = "HTTP/1.0"  # a garbled request line still gets a status line and JSON
+
         def do_POST(self) -> None:
+            status, body = self._answer()
+            self._reply(status, body)
+
+        def do_GET(self) -> None:
+            self._reply(405, {"error": f"method {self.command} not allowed; use POST /control"})
+
+        do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_GET
+
+        def _answer(self) -> tuple[int, dict[str, Any]]:
             if self.path != "/control":
-                self._reply(404, {"error": f"no such endpoint {self.path}; use POST /control"})
-                return
+                return 404, {"error": f"no such endpoint {_short(self.path)}; use POST /control"}
             given = self.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {server.token}".encode()):
-                self._reply(401, {"error": "missing or wrong bearer token"})
-                return
+                return 401, {"error": "missing or wrong bearer token"}
+            body = self._body()
+            if isinstance(body, tuple):
+                return body
             try:
-                length = int(self.headers.get("Content-Length", "0"))
-                payload = json.loads(self.rfile.read(min(length, 1 << 20)) or b"null")
+                payload = json.loads(body, parse_constant=_no_constant)
+            except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, NaN, huge ints
+                return 400, {"error": f"body is not JSON: {_short(str(exc), 200)}"}
+            try:
                 answer = apply_control(server.world, payload)
-            except json.JSONDecodeError as exc:
-                self._reply(400, {"error": f"body is not JSON: {exc}"})
-                return
             except ControlError as exc:
-                self._reply(400, {"error": str(exc)})
-                return
+                return 400, {"error": str(exc)}
+            except Exception as exc:  # a bug in the simulator: say so, keep serving
+                log.exception("control request failed")
+                return 500, {"error": f"the simulator failed on this request: {type(exc).__name__}"}
             log.info("control: %s", payload.get("action") if isinstance(payload, dict) else payload)
-            self._reply(200, answer)
+            return 200, answer
+
+        def _body(self) -> bytes | tuple[int, dict[str, Any]]:
+            if self.headers.get("Transfer-Encoding"):
+                return 411, {"error": "send the body with Content-Length (no Transfer-Encoding)"}
+            text = self.headers.get("Content-Length")
+            if text is None:
+                return 411, {"error": "Content-Length required"}
+            if not text.strip().isdigit():
+                return 400, {"error": f"Content-Length is not a number of bytes: {_short(text)}"}
+            length = int(text)
+            if length > MAX_BODY:
+                return 413, {"error": f"body of {length} bytes; a control request has at most {MAX_BODY}"}
+            body = self.rfile.read(length)
+            if len(body) < length:
+                return 400, {"error": f"body ended after {len(body)} of {length} bytes"}
+            return body
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """Errors the HTTP layer finds itself (a malformed request line, headers too long): JSON too."""
+            self._reply(code, {"error": message or HTTPStatus(code).phrase})
 
         def _reply(self, status: int, body: dict[str, Any]) -> None:
+            if status >= 400:
+                self.close_connection = True  # an unread body must not be taken for the next request
             data = json.dumps(body).encode()
             self.send_response(status)
+            if status == 405:
+                self.send_header("Allow", "POST")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("control http: " + format, *args)
 
     return Handler
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (numbers must be finite)")
