@@ -5,7 +5,7 @@
 - a directory holding anything: refused, so two runs' files never mix (results.jsonl is appended to as
   rows finish, so a reused directory would hold both runs' rows). With `--force` an earlier run in it is
   replaced: its files are deleted first, but only when every entry is one a run writes (the result
-  files, index.html, one level of per-group directories holding the same); anything else there (notes,
+  files, index.html, rerun.json, one level of per-group directories holding the same); anything else there (notes,
   other tools' files) is never deleted and the directory is refused even with `--force`;
 - a file, or a place the harness cannot create or write: refused.
 
@@ -22,9 +22,10 @@ from pathlib import Path
 
 from harness.report.bundle import RUN_FILES
 from harness.report.render import REPORT_NAME
+from harness.rerun import CHANGES_FILE
 from harness.results import default_report_dir
 
-RUN_OUTPUTS = frozenset({*RUN_FILES, REPORT_NAME})
+RUN_OUTPUTS = frozenset({*RUN_FILES, REPORT_NAME, CHANGES_FILE})
 """Files a run writes into its directory (and into each per-group directory of a multi-group run)."""
 
 
