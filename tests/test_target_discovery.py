@@ -10,6 +10,7 @@ import yaml
 
 from harness.array_cli import Transcript
 from harness.config import ConfigError, builtin_config, load_config
+from harness.mock.cimxml_tls import make_self_signed_cert
 from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
 from harness.session import PreflightError, Session
@@ -139,9 +140,9 @@ def test_no_targets_at_all() -> None:
 def lab_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: Any) -> Path:
     data = yaml.safe_load((ROOT / "fixtures" / "lab-example.yaml").read_text())
     data["arrays"]["secondary"]["target"] = target
+    cert, _ = make_self_signed_cert(tmp_path)  # ca_cert must hold a real PEM certificate
     for key in ("primary", "secondary"):
-        data["arrays"][key]["cim"]["ca_cert"] = str(tmp_path / "ca.pem")
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+        data["arrays"][key]["cim"]["ca_cert"] = cert
     for name in ("SMIS_PRIMARY_PASSWORD", "SMIS_SECONDARY_PASSWORD", "SMIS_PRIMARY_SSH_PASSWORD",
                  "SMIS_SECONDARY_SSH_PASSWORD"):  # fmt: skip
         monkeypatch.setenv(name, "x")
