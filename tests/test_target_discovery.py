@@ -155,7 +155,7 @@ def test_config_target_is_optional_and_validated(tmp_path: Path, monkeypatch: py
     assert load_config(lab_config(tmp_path, monkeypatch, "AlletraMP_E18U31")).array("secondary").target == (
         "AlletraMP_E18U31"
     )
-    assert load_config(ROOT / "fixtures" / "lab-example.yaml").array("primary").target is None
+    assert load_config(lab_config(tmp_path, monkeypatch, None)).array("primary").target is None
     for bad, fragment in (("two words", "no spaces"), ("receive", "inbound links"), ("", "target name")):
         with pytest.raises(ConfigError) as caught:
             load_config(lab_config(tmp_path, monkeypatch, bad))
