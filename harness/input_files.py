@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 8 * 1024 * 1024
-"""Larger than any sensible target or deviations file (a target listing 200,000 groups is about 4 MB)."""
+"""Larger than any sensible target or deviations file (a target listing 200,000 groups is about 2.5 MB)."""
 MAX_DEPTH = 64
 """Mappings and lists nested deeper than this are refused (a target file nests about 5 levels)."""
 
