@@ -432,7 +432,7 @@ def test_class_operations_and_errors(world: World) -> None:
 def test_replication_service_is_read_only_for_remote_mirrors(world: World) -> None:
     b = backend(world, "primary")
     [system] = b.EnumerateInstanceNames("CIM_ComputerSystem")
-    [service] = b.AssociatorNames(system, AssocClass="CIM_HostedService")
+    [service] = b.AssociatorNames(system, AssocClass="CIM_HostedService", ResultClass="CIM_ReplicationService")
     assert service.classname == "TPD_ReplicationService"
     [caps] = b.AssociatorNames(service, AssocClass="CIM_ElementCapabilities")
     assert b.GetInstance(caps)["SupportedReplicationTypes"] == [4, 5]
@@ -441,8 +441,12 @@ def test_replication_service_is_read_only_for_remote_mirrors(world: World) -> No
         assert rc == 0 and out["SupportedOperations"] == []
         rc, out = b.InvokeMethod("GetSupportedCopyStates", caps, [("ReplicationType", pywbem.Uint16(rtype))])
         assert rc == 0 and out["SupportedCopyStates"] == [2, 4, 3, 5, 8, 10, 13]
-    param = pywbem.CIMParameter("ReplicationType", "uint16", value=pywbem.Uint16(6))
-    assert b.InvokeMethod("GetSupportedCopyStates", caps, [param])[0] == 1
+        assert out["HostAccessible"] == [True] * 7  # the manual's table: host accessible in every state
+    # "Not Supported" (2), as the 3.1.1 manual gives it, for every other ReplicationType (2: sync mirror local)
+    for rtype in (2, 3, 6, 10, 13, 99):
+        param = pywbem.CIMParameter("ReplicationType", "uint16", value=pywbem.Uint16(rtype))
+        assert b.InvokeMethod("GetSupportedCopyStates", caps, [param]) == (2, {})
+        assert b.InvokeMethod("GetSupportedOperations", caps, ReplicationType=pywbem.Uint16(rtype)) == (2, {})
 
     def code(*args, **kwargs) -> int:
         with pytest.raises(CIMError) as exc:
@@ -451,6 +455,7 @@ def test_replication_service_is_read_only_for_remote_mirrors(world: World) -> No
 
     assert code("CreateElementReplica", caps) == pywbem.CIM_ERR_METHOD_NOT_FOUND
     assert code("GetSupportedCopyStates", caps) == pywbem.CIM_ERR_INVALID_PARAMETER
+    assert code("GetSupportedCopyStates", caps, ReplicationType="four") == pywbem.CIM_ERR_INVALID_PARAMETER
     assert code("GetSupportedCopyStates", caps, Bogus=1) == pywbem.CIM_ERR_INVALID_PARAMETER
     assert code("GetSupportedCopyStates", "TPD_ReplicationServiceCapabilities", ReplicationType=4) == (
         pywbem.CIM_ERR_NOT_SUPPORTED
@@ -468,8 +473,11 @@ def test_interop_namespace_and_provider_identity(world: World) -> None:
     assert {
         (org.tovalues(p["RegisteredOrganization"]), p["RegisteredName"], p["RegisteredVersion"]) for p in profiles
     } == {
+        ("SNIA", "SMI-S", "1.4.0"),
         ("SNIA", "Array", "1.4.0"),
         ("SNIA", "Replication Services", "1.4.0"),
+        ("SNIA", "Server", "1.4.0"),
+        ("SNIA", "Profile Registration", "1.4.0"),
     }
     array = next(p for p in profiles if p["RegisteredName"] == "Array")
     [central] = b.AssociatorNames(array.path, AssocClass="CIM_ElementConformsToProfile", ResultRole="ManagedElement")
@@ -497,7 +505,7 @@ def test_wbemserver_discovers_profiles_and_central_instances(world: World) -> No
     server = pywbem.WBEMServer(_InProcess(b))
     assert server.interop_ns == "interop"
     assert set(server.namespaces) == {"interop", NS}
-    assert (server.brand, server.version) == ("HP 3PAR CIM Server", "3.1.1.342")
+    assert (server.brand, server.version) == ("HP 3PAR CIM Server (simulated by smis-harness)", "3.1.1.342")
     [array] = server.get_selected_profiles(registered_org="SNIA", registered_name="Array")
     [replication] = server.get_selected_profiles("SNIA", "Replication Services", "1.4.0")
     assert server.get_central_instances(array.path) == [P.system_path(world.arrays["primary"], NS)]

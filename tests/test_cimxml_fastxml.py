@@ -153,7 +153,7 @@ def check_instance(inst: CIMInstance, namespace: str) -> None:
 
 def check_path(path: CIMInstanceName) -> None:
     """INSTANCENAME, INSTANCEPATH (or LOCALINSTANCEPATH) and OBJECTPATH of one path."""
-    assert fast.path_xml(path) is not None, f"fast writer fell back for {path}"
+    assert fast.path_xml(path, path.host, path.namespace) is not None, f"fast writer fell back for {path}"
     name_only = path.copy()
     name_only.host = name_only.namespace = None
     for encode, old, expected in (
@@ -303,6 +303,25 @@ def test_synthetic_shapes_match_pywbem() -> None:
     assert parse(new)[1] == local
 
 
+def test_paths_are_completed_as_written_never_changed() -> None:
+    """A reply names this server (the request's Host) for local paths; a peer's host stays; FakedUrl goes."""
+    inst = synthetic()
+    bare = inst.path.copy()
+    bare.host = bare.namespace = None
+    peer = inst.path.copy()
+    peer.host = "peer.example:5989"
+    faked = bare.copy()
+    faked.host = "FakedUrl:5988"
+    for path, expected_host in ((bare, HOST), (peer, "peer.example:5989"), (faked, HOST)):
+        before = path.copy()
+        completed = path.copy()
+        completed.namespace, completed.host = path.namespace or "root/tpd", expected_host
+        assert codec.instancepath_xml(path, "root/tpd", HOST) == expanded(old_instancepath_xml(completed))
+        with_path = CIMInstance(inst.classname, properties=inst.properties, path=path)
+        assert f"{expanded(old_instancepath_xml(completed))}" in codec.object_with_path_xml(with_path, "root/tpd", HOST)
+        assert path == before and path.host == before.host  # nothing changed in place
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -319,11 +338,14 @@ def test_unhandled_shapes_fall_back_to_pywbem(change: Callable[[CIMInstance], No
     inst = synthetic()
     change(inst)
     path = full_path(inst.path, "root/tpd")
-    assert fast.instance_xml(inst) is None or fast.path_xml(path) is None
+    assert fast.instance_xml(inst) is None or fast.path_xml(path, path.host, path.namespace) is None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingKeybindingsWarning)  # the keyless reference key
         # the part that fell back is pywbem's own text (its empty tags are expanded in the envelope)
         assert expanded(codec.instance_xml(inst)) == expanded(old_instance_xml(inst))
         assert expanded(codec.instancepath_xml(path)) == expanded(old_instancepath_xml(path))
+        local = inst.path.copy()  # completed while written, by copy: the backend's object stays as it was
+        assert expanded(codec.instancepath_xml(local, "root/tpd", HOST)) == expanded(old_instancepath_xml(path))
+        assert local == inst.path
     # what pywbem wrote still parses back to the original
     assert TupleParser().parse_any(xml_to_tupletree_sax(codec.instance_xml(inst), "x")) == received(inst)

@@ -25,6 +25,8 @@ CAPABILITIES = "TPD_ReplicationServiceCapabilities"
 ELEMENT_CAPABILITIES = "TPD_ElementCapabilities"
 HOSTED_SERVICE = "TPD_HostedReplicationService"
 SOFTWARE = "TPD_SoftwareIdentity"
+SYSTEM_DEVICE = "TPD_SystemDevice"
+HOSTED_COLLECTION = "TPD_HostedCollection"
 
 
 def system_path(arr: Array, ns: str, host: str | None = None) -> CIMInstanceName:
@@ -63,6 +65,14 @@ def sync_path(classname: str, system: CIMInstanceName, synced: CIMInstanceName, 
 
 def member_path(group: CIMInstanceName, volume: CIMInstanceName, ns: str) -> CIMInstanceName:
     return CIMInstanceName(MEMBER, {"Collection": group, "Member": volume}, namespace=ns)
+
+
+def system_device_path(system: CIMInstanceName, volume: CIMInstanceName, ns: str) -> CIMInstanceName:
+    return CIMInstanceName(SYSTEM_DEVICE, {"GroupComponent": system, "PartComponent": volume}, namespace=ns)
+
+
+def hosted_collection_path(system: CIMInstanceName, group: CIMInstanceName, ns: str) -> CIMInstanceName:
+    return CIMInstanceName(HOSTED_COLLECTION, {"Antecedent": system, "Dependent": group}, namespace=ns)
 
 
 def service_path(arr: Array, ns: str) -> CIMInstanceName:

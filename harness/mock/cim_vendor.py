@@ -1,9 +1,9 @@
 """Dynamic instances of the vendor namespace, computed from the world on every call.
 
-Volumes, remote-copy groups, their members and the StorageSynchronized /
-GroupSynchronized associations are never stored: each read walks the world's indexes,
-so reading one volume's or one group's associations costs the size of that group,
-whatever the size of the array.
+Volumes, remote-copy groups, their members, the StorageSynchronized / GroupSynchronized
+associations and the system's SystemDevice (volumes) / HostedCollection (groups) associations
+are never stored: each read walks the world's indexes, so reading one volume's or one group's
+associations costs the size of that group, whatever the size of the array.
 """
 
 from __future__ import annotations
@@ -52,16 +52,23 @@ class Link:
 class VendorView:
     """The dynamic part of one array's vendor namespace."""
 
-    CLASSES = (P.VOLUME, P.PAIR_SYNC, P.GROUP, P.MEMBER, P.GROUP_SYNC)
+    CLASSES = (P.VOLUME, P.PAIR_SYNC, P.GROUP, P.MEMBER, P.GROUP_SYNC, P.SYSTEM_DEVICE, P.HOSTED_COLLECTION)
 
     def __init__(
-        self, world: World, array: str, ns: str, repo: ClassRepository, changes: Changes | None = None
+        self,
+        world: World,
+        array: str,
+        ns: str,
+        repo: ClassRepository,
+        system: Callable[[], Found],
+        changes: Changes | None = None,
     ) -> None:
         self.world = world
         self.array = array
         self.arr: Array = world.arrays[array]
         self.ns = ns
         self.repo = repo
+        self.system = system  # the storage system (a fixed object): a fresh Found on each call
         self.changes = changes
         self._by_id: dict[str, Volume] = {}
         self._info = {name.lower(): repo.info(name) for name in (*self.CLASSES, P.ENTITY)}
@@ -173,6 +180,18 @@ class VendorView:
 
         return Found(P.MEMBER, path, build)
 
+    def system_device(self, vol: Volume) -> Found:
+        system, volume = P.system_path(self.arr, self.ns), P.volume_path(self.arr, vol, self.ns)
+        path = P.system_device_path(system, volume, self.ns)
+        return Found(P.SYSTEM_DEVICE, path, lambda want: self._make(P.SYSTEM_DEVICE, path, {
+            "GroupComponent": system, "PartComponent": volume}, want))  # fmt: skip
+
+    def hosted_collection(self, group: str) -> Found:
+        system, collection = P.system_path(self.arr, self.ns), P.group_path(group, self.ns)
+        path = P.hosted_collection_path(system, collection, self.ns)
+        return Found(P.HOSTED_COLLECTION, path, lambda want: self._make(P.HOSTED_COLLECTION, path, {
+            "Antecedent": system, "Dependent": collection}, want))  # fmt: skip
+
     def pair(
         self, rep: Replication, pair: VolumePair, cache: dict[str, bool] | None = None
     ) -> tuple[Found, Found, Found]:
@@ -232,6 +251,9 @@ class VendorView:
         if key == P.VOLUME.lower():
             for vol in list(self.arr.volumes.values()):
                 yield self.volume(self.arr, vol)
+        elif key == P.SYSTEM_DEVICE.lower():
+            for vol in list(self.arr.volumes.values()):
+                yield self.system_device(vol)
         elif key == P.PAIR_SYNC.lower():
             cache: dict[str, bool] = {}
             for rep, pair in list(self.world.iter_pairs(self.array)):
@@ -240,6 +262,8 @@ class VendorView:
             for name, reps in self.world.groups_on(self.array):
                 if key == P.GROUP.lower():
                     yield self.group(name)
+                elif key == P.HOSTED_COLLECTION.lower():
+                    yield self.hosted_collection(name)
                 elif key == P.MEMBER.lower():
                     for seq, vol in enumerate(self._members(reps), start=1):
                         yield self.member(name, self.arr.volumes[vol], seq)
@@ -276,6 +300,8 @@ class VendorView:
                         if not rep.backup and P.object_key(found.path) == wanted:
                             return found
             return None
+        if key in (P.SYSTEM_DEVICE.lower(), P.HOSTED_COLLECTION.lower()):
+            return self._resolve_scoped(path)
         if key == P.MEMBER.lower():
             [collection, member] = self._refs(path, "Collection", "Member") or [None, None]
             vol = self.local_volume(member) if member is not None else None
@@ -284,6 +310,19 @@ class VendorView:
                 return None
             return self._member_link(name, vol).assoc
         return None
+
+    def _resolve_scoped(self, path: CIMInstanceName) -> Found | None:
+        """A SystemDevice or HostedCollection path: the system and the local volume or group it names."""
+        device = path.classname.lower() == P.SYSTEM_DEVICE.lower()
+        roles = ("GroupComponent", "PartComponent") if device else ("Antecedent", "Dependent")
+        [system, part] = self._refs(path, *roles) or [None, None]
+        if system is None or part is None or P.object_key(system) != P.object_key(P.system_path(self.arr, self.ns)):
+            return None
+        if device:
+            vol = self.local_volume(part)
+            return self.system_device(vol) if vol else None
+        name = P.group_name(part) if part.classname.lower() == P.GROUP.lower() else None
+        return self.hosted_collection(name) if name and self.world.groups_on(self.array, name) else None
 
     @staticmethod
     def _refs(path: CIMInstanceName, *names: str) -> list[CIMInstanceName]:
@@ -298,8 +337,10 @@ class VendorView:
         return Link(self.member(group, vol, seq), "Member", "Collection", self.group(group))
 
     def links(self, path: CIMInstanceName) -> list[Link]:
-        """Associations referencing the local volume or group `path` names ([] for other objects)."""
+        """Associations referencing the local volume, group or system `path` names ([] for other objects)."""
         key = path.classname.lower()
+        if key == P.SYSTEM.lower():
+            return self._system_links() if P.object_key(path) == P.object_key(P.system_path(self.arr, self.ns)) else []
         if key == P.VOLUME.lower():
             vol = self.local_volume(path)
             return self._volume_links(vol) if vol else []
@@ -309,8 +350,20 @@ class VendorView:
             return self._group_links(name, groups[0][1]) if name and groups else []
         return []
 
+    def _system_links(self) -> list[Link]:
+        """SystemDevice to every volume, HostedCollection to every remote-copy group."""
+        links = [
+            Link(self.system_device(vol), "GroupComponent", "PartComponent", self.volume(self.arr, vol))
+            for vol in list(self.arr.volumes.values())
+        ]
+        links += [
+            Link(self.hosted_collection(name), "Antecedent", "Dependent", self.group(name))
+            for name, _ in self.world.groups_on(self.array)
+        ]
+        return links
+
     def _volume_links(self, vol: Volume) -> list[Link]:
-        links: list[Link] = []
+        links: list[Link] = [Link(self.system_device(vol), "PartComponent", "GroupComponent", self.system())]
         groups: dict[str, None] = {}
         cache: dict[str, bool] = {}
         for rep, pair in self.world.replications_of_volume(self.array, vol.name):
@@ -325,7 +378,7 @@ class VendorView:
         return links
 
     def _group_links(self, name: str, reps: list[Replication]) -> list[Link]:
-        links: list[Link] = []
+        links: list[Link] = [Link(self.hosted_collection(name), "Dependent", "Antecedent", self.system())]
         for seq, vol_name in enumerate(self._members(reps), start=1):
             vol = self.arr.volumes[vol_name]
             links.append(Link(self.member(name, vol, seq), "Collection", "Member", self.volume(self.arr, vol)))

@@ -4,11 +4,16 @@
 keyword arguments and return types as pywbem's WBEMConnection) and raises pywbem.CIMError
 as a CIMOM would. Classes come from the compiled MOF (cim_repo); vendor-namespace
 instances are computed from the world on each call (cim_vendor); the system, service and
-interop objects are built once (cim_static). Callers hold the world lock.
+interop objects are built once (cim_static, cim_interop). Callers hold the world lock.
+
+Every answer is made of fresh objects: fixed objects are copied before they leave (`_fresh`), so
+what one caller asks for (IncludeClassOrigin, PropertyList) or does with an answer (complete a
+path's host) never shows in another caller's answer.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -25,33 +30,27 @@ from pywbem import (
     CIMParameter,
     CIMQualifierDeclaration,
     NocaseDict,
-    Uint16,
-    Uint32,
 )
 
 from harness.mock import cim_paths as P
 from harness.mock.cim_deviate import CimDeviations
+from harness.mock.cim_interop import interop_instances
+from harness.mock.cim_methods import METHODS, capabilities_method
 from harness.mock.cim_repo import ClassRepository, class_repository
-from harness.mock.cim_static import interop_instances, vendor_instances
-from harness.mock.cim_values import REMOTE_MIRROR_TYPES, SUPPORTED_COPY_STATES
+from harness.mock.cim_static import vendor_instances
 from harness.mock.cim_vendor import Found, Link, VendorView, Want
 from harness.mock.deviations import Deviations
 from harness.mock.world import World
-
-RC_SUCCESS, RC_NOT_SUPPORTED, RC_INVALID_PARAMETER = 0, 1, 5
-REPLICATION_TYPES = range(2, 14)
 
 
 def _want(property_list: Iterable[str] | None) -> Want:
     return None if property_list is None else {p.lower() for p in property_list}
 
 
-def _filtered(inst: CIMInstance, want: Want) -> CIMInstance:
-    copy = inst.copy()
-    if want is not None:
-        for name in [n for n in copy.properties if n.lower() not in want]:
-            del copy.properties[name]
-    return copy
+def _fresh(inst: CIMInstance, want: Want) -> CIMInstance:
+    """A copy of a fixed instance that shares nothing with it (properties, values, path), limited to `want`."""
+    props = [p for p in inst.properties.values() if want is None or p.name.lower() in want]
+    return CIMInstance(inst.classname, properties=copy.deepcopy(props), path=copy.deepcopy(inst.path))
 
 
 def load_deviations(path: str | Path, namespace: str = "root/tpd") -> Deviations:
@@ -80,8 +79,6 @@ class ArrayCIMBackend:
         self.interop_namespace = interop_namespace
         self.namespaces: list[str] = [namespace, interop_namespace]
         self.repo: ClassRepository = class_repository((namespace, interop_namespace))
-        changes = CimDeviations(deviations or Deviations(), self.repo.info(P.PAIR_SYNC), world, array)
-        self.vendor = VendorView(world, array, namespace, self.repo, changes if changes.active else None)
         arr = world.arrays[array]
         self._static: list[CIMInstance] = [
             *vendor_instances(self.repo, arr, namespace),
@@ -89,6 +86,16 @@ class ArrayCIMBackend:
         ]
         self._static_index = {(i.path.namespace.lower(), P.object_key(i.path)): i for i in self._static}
         self._static_assocs = [i for i in self._static if self.repo.info(i.classname).association]
+        system = self._static_index[(namespace.lower(), P.object_key(P.system_path(arr, namespace)))]
+        changes = CimDeviations(deviations or Deviations(), self.repo.info(P.PAIR_SYNC), world, array)
+        self.vendor = VendorView(
+            world,
+            array,
+            namespace,
+            self.repo,
+            system=lambda: Found(P.SYSTEM, P.system_path(arr, namespace), lambda want: _fresh(system, want)),
+            changes=changes if changes.active else None,
+        )
 
     # ================================================================ classes
     def GetClass(
@@ -266,7 +273,7 @@ class ArrayCIMBackend:
         Params: Iterable[CIMParameter | tuple[str, object]] | None = None,
         **params: object,
     ) -> tuple[object, NocaseDict]:
-        """Extrinsic methods: GetSupportedOperations / GetSupportedCopyStates on the capabilities."""
+        """Extrinsic methods: GetSupportedOperations / GetSupportedCopyStates on the capabilities (cim_methods)."""
         if isinstance(ObjectName, CIMInstanceName):
             ns = self.repo.namespace(ObjectName.namespace)
             info = self.repo.info(ObjectName.classname)
@@ -282,25 +289,10 @@ class ArrayCIMBackend:
         if method is None:
             raise CIMError(CIM_ERR_METHOD_NOT_FOUND, f"class {info.name} has no method {MethodName!r}")
         args = self._method_args(info.method_params[method.lower()], method, Params, params)
-        if not isinstance(ObjectName, CIMInstanceName) or not self.repo.is_a(
-            info.name, "CIM_ReplicationServiceCapabilities"
-        ):
+        supported = isinstance(ObjectName, CIMInstanceName) and method in METHODS
+        if not supported or not self.repo.is_a(info.name, "CIM_ReplicationServiceCapabilities"):
             raise CIMError(CIM_ERR_NOT_SUPPORTED, f"{info.name}.{method} is not supported by this provider")
-        out_name = "SupportedOperations" if method == "GetSupportedOperations" else "SupportedCopyStates"
-        rtype = args.get("ReplicationType")
-        if rtype is None:
-            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{method}: ReplicationType is required")
-        try:
-            rtype = int(rtype)
-        except (TypeError, ValueError):
-            raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{method}: ReplicationType {rtype!r} is no integer") from None
-        out = NocaseDict()
-        if rtype in REMOTE_MIRROR_TYPES:
-            states = [] if out_name == "SupportedOperations" else [Uint16(s) for s in SUPPORTED_COPY_STATES]
-            out[out_name] = states
-            return Uint32(RC_SUCCESS), out
-        out[out_name] = []
-        return Uint32(RC_NOT_SUPPORTED if rtype in REPLICATION_TYPES else RC_INVALID_PARAMETER), out
+        return capabilities_method(method, args)
 
     @staticmethod
     def _method_args(
@@ -319,6 +311,7 @@ class ArrayCIMBackend:
 
     # ================================================================ internals
     def _finish(self, inst: CIMInstance, class_origin: bool | None) -> CIMInstance:
+        """CLASSORIGIN/PROPAGATED on a freshly built instance, if asked for."""
         if class_origin:
             info = self.repo.info(inst.classname)
             for prop in inst.properties.values():
@@ -334,8 +327,9 @@ class ArrayCIMBackend:
             objectname = CIMClassName(objectname.classname, namespace=self.repo.namespace(objectname.namespace))
         return self.repo.call(operation, objectname, **kwargs)
 
-    def _static_found(self, inst: CIMInstance) -> Found:
-        return Found(inst.classname, inst.path, lambda want: _filtered(inst, want))
+    @staticmethod
+    def _static_found(inst: CIMInstance) -> Found:
+        return Found(inst.classname, copy.deepcopy(inst.path), lambda want: _fresh(inst, want))
 
     def _find(self, ns: str, path: CIMInstanceName) -> Found:
         """The object `path` names in namespace `ns`; CIM_ERR_NOT_FOUND if there is none."""
@@ -377,6 +371,9 @@ class ArrayCIMBackend:
         return links
 
     def _lazy(self, path: CIMInstanceName) -> Found:
+        """The object a fixed association's reference names, built only if asked for."""
+        path = copy.deepcopy(path)
+
         def build(want: Want) -> CIMInstance:
             return self._find(self.repo.namespace(path.namespace), path).build(want)
 

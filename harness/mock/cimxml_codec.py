@@ -45,6 +45,7 @@ __all__ = [
     "instance_xml",
     "instancename_xml",
     "instancepath_xml",
+    "located",
     "method_response",
     "named_instance_xml",
     "object_with_path_xml",
@@ -148,30 +149,48 @@ def instancename_xml(path: CIMInstanceName) -> str:
     return path.tocimxmlstr(ignore_host=True, ignore_namespace=True) if xml is None else xml
 
 
-def instancepath_xml(path: CIMInstanceName | CIMClassName) -> str:
-    """INSTANCEPATH / CLASSPATH: the path must carry host and namespace."""
-    xml = fast.path_xml(path) if isinstance(path, CIMInstanceName) else None
-    return tocimxmlstr(path) if xml is None else xml
+def located(path: CIMInstanceName | CIMClassName, namespace: str | None, host: str | None) -> tuple[Any, Any]:
+    """The (namespace, host) a reply writes for `path`: its own, completed with the request's namespace and
+    the server's host where it has none (or pywbem_mock's ``FakedUrl`` placeholder host)."""
+    own_host = path.host
+    return path.namespace or namespace, own_host if own_host and not own_host.startswith("FakedUrl") else host
+
+
+def instancepath_xml(
+    path: CIMInstanceName | CIMClassName, namespace: str | None = None, host: str | None = None
+) -> str:
+    """INSTANCEPATH / CLASSPATH of `path`, completed by `located` (the path object is never changed)."""
+    ns, where = located(path, namespace, host)
+    xml = fast.path_xml(path, where, ns) if isinstance(path, CIMInstanceName) else None
+    if xml is not None:
+        return xml
+    if (ns, where) != (path.namespace, path.host):
+        path = path.copy()
+        path.namespace, path.host = ns, where
+    return tocimxmlstr(path)
 
 
 def named_instance_xml(inst: CIMInstance) -> str:
     return f"<VALUE.NAMEDINSTANCE>{instancename_xml(inst.path)}{instance_xml(inst)}</VALUE.NAMEDINSTANCE>"
 
 
-def object_with_path_xml(obj: CIMInstance | tuple[CIMClassName, CIMClass]) -> str:
+def object_with_path_xml(
+    obj: CIMInstance | tuple[CIMClassName, CIMClass], namespace: str | None = None, host: str | None = None
+) -> str:
     if isinstance(obj, tuple):
-        path, body = instancepath_xml(obj[0]), class_xml(obj[1])
+        path, body = instancepath_xml(obj[0], namespace, host), class_xml(obj[1])
     else:
-        path, body = instancepath_xml(obj.path), instance_xml(obj)
+        path, body = instancepath_xml(obj.path, namespace, host), instance_xml(obj)
     return f"<VALUE.OBJECTWITHPATH>{path}{body}</VALUE.OBJECTWITHPATH>"
 
 
-def instance_with_path_xml(inst: CIMInstance) -> str:
-    return f"<VALUE.INSTANCEWITHPATH>{instancepath_xml(inst.path)}{instance_xml(inst)}</VALUE.INSTANCEWITHPATH>"
+def instance_with_path_xml(inst: CIMInstance, namespace: str | None = None, host: str | None = None) -> str:
+    path = instancepath_xml(inst.path, namespace, host)
+    return f"<VALUE.INSTANCEWITHPATH>{path}{instance_xml(inst)}</VALUE.INSTANCEWITHPATH>"
 
 
-def objectpath_xml(path: CIMInstanceName | CIMClassName) -> str:
-    return f"<OBJECTPATH>{instancepath_xml(path)}</OBJECTPATH>"
+def objectpath_xml(path: CIMInstanceName | CIMClassName, namespace: str | None = None, host: str | None = None) -> str:
+    return f"<OBJECTPATH>{instancepath_xml(path, namespace, host)}</OBJECTPATH>"
 
 
 def qualifier_decl_xml(qd: CIMQualifierDeclaration) -> str:

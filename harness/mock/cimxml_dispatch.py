@@ -4,6 +4,10 @@
 types its parameters (``cimxml_params``), runs the intrinsic operation or extrinsic method on the
 backend, and encodes the result or the ``CIMError`` (``cimxml_codec``). Pull operations are paged
 here from the backend's full result (``cimxml_pull``).
+
+Nothing the backend returns is changed here: a reply's paths get the request's namespace and the
+server's host (from the request's Host header) as they are written (``cimxml_codec.located``), so
+one client's request never shows in another client's answer.
 """
 
 from __future__ import annotations
@@ -127,19 +131,9 @@ class CIMXMLDispatcher:
         return codec.imethod_response(req, returnvalue=result, out_params=out_params)
 
     @staticmethod
-    def _full_path(path: Any, namespace: str, host: str) -> Any:
-        """Local paths (no host, or pywbem_mock's placeholder) name this server as their host; a path the
-        backend gave a host of its own (a peer array's object) keeps it. Backends return fresh objects,
-        so they are completed in place rather than copied (copies cost at scale)."""
-        path.namespace = path.namespace or namespace
-        if not path.host or path.host.startswith("FakedUrl"):
-            path.host = host
-        return path
-
-    def _with_path(self, inst: CIMInstance, namespace: str, host: str) -> CIMInstance:
+    def _checked(inst: Any) -> CIMInstance:
         if not isinstance(inst, CIMInstance) or inst.path is None:
             raise CIMError(CIM_ERR_FAILED, f"backend returned an instance without path: {inst!r}")
-        inst.path = self._full_path(inst.path, namespace, host)
         return inst
 
     def _op_GetClass(self, ns: str, host: str, p: dict[str, Any]) -> tuple[str, str]:
@@ -157,20 +151,17 @@ class CIMXMLDispatcher:
 
     def _op_EnumerateInstances(self, ns: str, host: str, p: dict[str, Any]) -> tuple[str, str]:
         insts = self._call("EnumerateInstances", p.pop("ClassName"), namespace=ns, **p)
-        return "".join(codec.named_instance_xml(self._with_path(i, ns, host)) for i in insts), ""
+        return "".join(codec.named_instance_xml(self._checked(i)) for i in insts), ""
 
     def _op_EnumerateInstanceNames(self, ns: str, host: str, p: dict[str, Any]) -> tuple[str, str]:
         paths = self._call("EnumerateInstanceNames", p.pop("ClassName"), namespace=ns)
         return "".join(codec.instancename_xml(path) for path in paths), ""
 
     def _objects_with_path(self, objs: list[Any], ns: str, host: str) -> str:
-        parts = []
-        for obj in objs:
-            if isinstance(obj, tuple):  # class-level: (CIMClassName, CIMClass)
-                parts.append(codec.object_with_path_xml((self._full_path(obj[0], ns, host), obj[1])))
-            else:
-                parts.append(codec.object_with_path_xml(self._with_path(obj, ns, host)))
-        return "".join(parts)
+        """VALUE.OBJECTWITHPATHs; class-level results come as (CIMClassName, CIMClass) tuples."""
+        return "".join(
+            codec.object_with_path_xml(obj if isinstance(obj, tuple) else self._checked(obj), ns, host) for obj in objs
+        )
 
     def _op_References(self, ns: str, host: str, p: dict[str, Any]) -> tuple[str, str]:
         return self._objects_with_path(self._call("References", p.pop("ObjectName"), **p), ns, host), ""
@@ -180,11 +171,11 @@ class CIMXMLDispatcher:
 
     def _op_ReferenceNames(self, ns: str, host: str, p: dict[str, Any]) -> tuple[str, str]:
         paths = self._call("ReferenceNames", p.pop("ObjectName"), **p)
-        return "".join(codec.objectpath_xml(self._full_path(x, ns, host)) for x in paths), ""
+        return "".join(codec.objectpath_xml(x, ns, host) for x in paths), ""
 
     def _op_AssociatorNames(self, ns: str, host: str, p: dict[str, Any]) -> tuple[str, str]:
         paths = self._call("AssociatorNames", p.pop("ObjectName"), **p)
-        return "".join(codec.objectpath_xml(self._full_path(x, ns, host)) for x in paths), ""
+        return "".join(codec.objectpath_xml(x, ns, host) for x in paths), ""
 
     def _op_GetQualifier(self, ns: str, host: str, p: dict[str, Any]) -> tuple[str, str]:
         return codec.qualifier_decl_xml(self._call("GetQualifier", p["QualifierName"], namespace=ns)), ""
@@ -204,9 +195,9 @@ class CIMXMLDispatcher:
         else:
             result = self._call(backend_op, subject, **p)
         if paths:
-            items = [codec.instancepath_xml(self._full_path(x, ns, host)) for x in result]
+            items = [codec.instancepath_xml(x, ns, host) for x in result]
         else:
-            items = [codec.instance_with_path_xml(self._with_path(i, ns, host)) for i in result]
+            items = [codec.instance_with_path_xml(self._checked(i), ns, host) for i in result]
         return self._enums.open(Enumeration(ns, "paths" if paths else "instances", items, timeout, 0.0), max_count)
 
     def _op_OpenEnumerateInstances(self, ns: str, host: str, p: dict[str, Any]) -> tuple[str, str]:

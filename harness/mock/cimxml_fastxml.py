@@ -88,7 +88,7 @@ def _keybinding(out: list[str], key: str, value: object) -> None:
         out.append(f'<KEYVALUE VALUETYPE="boolean" TYPE="boolean">{"TRUE" if value else "FALSE"}</KEYVALUE>')
     elif isinstance(value, CIMInstanceName):
         out.append("<VALUE.REFERENCE>")
-        _path(out, value, False, False)
+        _path(out, value, value.host, value.namespace)
         out.append("</VALUE.REFERENCE>")
     elif isinstance(value, CIMDateTime):
         out.append(f'<KEYVALUE VALUETYPE="string" TYPE="{value.cimtype}">{value}</KEYVALUE>')
@@ -101,15 +101,14 @@ def _keybinding(out: list[str], key: str, value: object) -> None:
     out.append("</KEYBINDING>")
 
 
-def _path(out: list[str], path: CIMInstanceName, ignore_host: bool, ignore_namespace: bool) -> None:
-    """INSTANCENAME, LOCALINSTANCEPATH or INSTANCEPATH, exactly as ``CIMInstanceName.tocimxml``."""
+def _path(out: list[str], path: CIMInstanceName, host: str | None, namespace: str | None) -> None:
+    """INSTANCENAME, LOCALINSTANCEPATH or INSTANCEPATH, exactly as ``CIMInstanceName.tocimxml`` writes
+    `path` with this `host` and `namespace` (None: left out); the path object is not changed."""
     if type(path) is not CIMInstanceName:
         raise Unsupported(f"path of type {type(path).__name__}")
     kbs = path.keybindings
     if not kbs:  # pywbem warns about keyless paths: leave that to it
         raise Unsupported("instance path without keybindings")
-    namespace = None if ignore_namespace else path.namespace
-    host = None if ignore_host else path.host
     close = ""
     if namespace is not None:
         spaces = "".join(f'<NAMESPACE NAME="{_esc(ns)}"></NAMESPACE>' for ns in namespace.split("/"))
@@ -186,7 +185,7 @@ def _property(out: list[str], p: CIMProperty) -> None:
             _qualifier(out, q)
         if value is not None:
             out.append("<VALUE.REFERENCE>")
-            _path(out, value, False, False)
+            _path(out, value, value.host, value.namespace)
             out.append("</VALUE.REFERENCE>")
         out.append("</PROPERTY.REFERENCE>")
     else:
@@ -222,11 +221,12 @@ def instance_xml(inst: CIMInstance) -> str | None:
     return "".join(out)
 
 
-def path_xml(path: CIMInstanceName, ignore_host: bool = False, ignore_namespace: bool = False) -> str | None:
-    """What ``path.tocimxmlstr(ignore_host=..., ignore_namespace=...)`` writes, or None if unsupported."""
+def path_xml(path: CIMInstanceName, host: str | None, namespace: str | None) -> str | None:
+    """What ``path.tocimxmlstr()`` writes for a copy of `path` with this `host` and `namespace` (None: left
+    out), or None if unsupported. Nested references are written as they are."""
     out: list[str] = []
     try:
-        _path(out, path, ignore_host, ignore_namespace)
+        _path(out, path, host, namespace)
     except Exception:  # Unsupported, or a malformed object: pywbem's encoder decides what to do
         return None
     return "".join(out)
@@ -234,4 +234,4 @@ def path_xml(path: CIMInstanceName, ignore_host: bool = False, ignore_namespace:
 
 def instancename_xml(path: CIMInstanceName) -> str | None:
     """INSTANCENAME (host and namespace ignored), or None if unsupported."""
-    return path_xml(path, True, True)
+    return path_xml(path, None, None)
