@@ -74,6 +74,32 @@ EOF
 cd "$work/pywbem-$version"
 echo "pywbem $version end-to-end tests against smis-harness mock serve:"
 # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE would override the vault's ca_certs.
+status=0
 env -u REQUESTS_CA_BUNDLE -u CURL_CA_BUNDLE TEST_INSTALLED=1 \
-  python -m pytest -q -p no:cacheprovider -rfE --es-file "$work/es_server.yml" \
-  "${TESTS[@]/#/tests/end2endtest/}" "$@"
+  python -m pytest -q -p no:cacheprovider -rfE --es-file "$work/es_server.yml" --junitxml "$work/junit.xml" \
+  "${TESTS[@]/#/tests/end2endtest/}" "$@" || status=$?
+
+# The counts; a skip for another reason than an unregistered profile fails the step like a failure.
+python - "$work/junit.xml" <<'EOF' || status=1
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+passed = failed = 0
+skips: dict[str, int] = {}
+for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    if case.find("failure") is not None or case.find("error") is not None:
+        failed += 1
+    elif (skip := case.find("skipped")) is not None:
+        reason = re.sub(r"Server \S+ at \S+: ", "", skip.get("message", ""))
+        reason = "profile not advertised" if reason.endswith("is not advertised") else reason
+        skips[reason] = skips.get(reason, 0) + 1
+    else:
+        passed += 1
+print(f"pywbem end2end: {passed} passed, {failed} failed, {sum(skips.values())} skipped")
+for reason, count in sorted(skips.items()):
+    print(f"  skipped {count}: {reason}")
+if failed or not passed or set(skips) - {"profile not advertised"}:
+    sys.exit("pywbem end2end: a test failed, none passed, or one skipped for another reason than an unregistered profile")
+EOF
+exit "$status"

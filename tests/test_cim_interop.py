@@ -171,3 +171,21 @@ def test_simulated_arrays_say_so_through_cim() -> None:
             [system] = conn.EnumerateInstances("CIM_ComputerSystem", PropertyList=["Description"])
             assert SIMULATED in system["Description"]
             conn.close()
+
+
+def test_filtered_association_reads_are_the_unfiltered_ones_restricted(world: World) -> None:
+    """AssocClass/ResultClass only select: the provider skips building the rest, never changes the rest."""
+    b = ArrayCIMBackend(world, "primary")
+    arr = world.arrays["primary"]
+    volume = P.volume_path(arr, next(iter(arr.volumes.values())), NS)
+    group = P.group_path(next(name for name, _ in world.groups_on("primary")), NS)
+    om = b.EnumerateInstanceNames("CIM_ObjectManager", namespace=INTEROP)[0]
+    for path in (volume, group, P.system_path(arr, NS), om):
+        every = b.ReferenceNames(path)
+        classes = {p.classname for p in every}
+        assert len(classes) >= 2, classes
+        for cls in (*classes, "CIM_Dependency", "CIM_Component", "CIM_Synchronized"):
+            subset = [p for p in every if b.repo.is_a(p.classname, cls)]
+            assert b.ReferenceNames(path, ResultClass=cls) == subset
+            others = {P.object_key(v) for r in subset for v in r.keybindings.values() if v != path}
+            assert {P.object_key(p) for p in b.AssociatorNames(path, AssocClass=cls)} == others

@@ -25,6 +25,12 @@ from harness.mock.world import Array, Replication, Volume, VolumePair, World
 
 Want = set[str] | None
 Changes = Callable[[Replication, VolumePair], tuple[dict[str, object], set[str]]]
+AssocFilter = Callable[[str], bool]  # association class name -> wanted
+
+
+def _any(classname: str) -> bool:
+    return True
+
 
 VPD83NAA6 = 2
 VPD83TYPE3 = 2
@@ -336,53 +342,64 @@ class VendorView:
         seq = self._members(reps).index(vol.name) + 1
         return Link(self.member(group, vol, seq), "Member", "Collection", self.group(group))
 
-    def links(self, path: CIMInstanceName) -> list[Link]:
-        """Associations referencing the local volume, group or system `path` names ([] for other objects)."""
+    def links(self, path: CIMInstanceName, assoc_ok: AssocFilter = _any) -> list[Link]:
+        """Associations referencing the local volume, group or system `path` names ([] for other objects),
+        of the association classes `assoc_ok` accepts (the others are not even built)."""
         key = path.classname.lower()
         if key == P.SYSTEM.lower():
-            return self._system_links() if P.object_key(path) == P.object_key(P.system_path(self.arr, self.ns)) else []
+            system = P.system_path(self.arr, self.ns)
+            return self._system_links(assoc_ok) if P.object_key(path) == P.object_key(system) else []
         if key == P.VOLUME.lower():
             vol = self.local_volume(path)
-            return self._volume_links(vol) if vol else []
+            return self._volume_links(vol, assoc_ok) if vol else []
         if key == P.GROUP.lower():
             name = P.group_name(path)
             groups = self.world.groups_on(self.array, name) if name else []
-            return self._group_links(name, groups[0][1]) if name and groups else []
+            return self._group_links(name, groups[0][1], assoc_ok) if name and groups else []
         return []
 
-    def _system_links(self) -> list[Link]:
+    def _system_links(self, assoc_ok: AssocFilter) -> list[Link]:
         """SystemDevice to every volume, HostedCollection to every remote-copy group."""
-        links = [
-            Link(self.system_device(vol), "GroupComponent", "PartComponent", self.volume(self.arr, vol))
-            for vol in list(self.arr.volumes.values())
-        ]
-        links += [
-            Link(self.hosted_collection(name), "Antecedent", "Dependent", self.group(name))
-            for name, _ in self.world.groups_on(self.array)
-        ]
+        links: list[Link] = []
+        if assoc_ok(P.SYSTEM_DEVICE):
+            for vol in list(self.arr.volumes.values()):
+                device = self.system_device(vol)
+                links.append(Link(device, "GroupComponent", "PartComponent", self.volume(self.arr, vol)))
+        if assoc_ok(P.HOSTED_COLLECTION):
+            for name, _ in self.world.groups_on(self.array):
+                links.append(Link(self.hosted_collection(name), "Antecedent", "Dependent", self.group(name)))
         return links
 
-    def _volume_links(self, vol: Volume) -> list[Link]:
-        links: list[Link] = [Link(self.system_device(vol), "PartComponent", "GroupComponent", self.system())]
+    def _volume_links(self, vol: Volume, assoc_ok: AssocFilter) -> list[Link]:
+        links: list[Link] = []
+        if assoc_ok(P.SYSTEM_DEVICE):
+            links.append(Link(self.system_device(vol), "PartComponent", "GroupComponent", self.system()))
         groups: dict[str, None] = {}
         cache: dict[str, bool] = {}
+        pairs_ok = assoc_ok(P.PAIR_SYNC)
         for rep, pair in self.world.replications_of_volume(self.array, vol.name):
+            groups[rep.side(self.array).group_name] = None
+            if not pairs_ok:
+                continue
             found, system, synced = self.pair(rep, pair, cache)
             local_is_system = system.path.host is None and system.classname == P.VOLUME
             if local_is_system:
                 links.append(Link(found, "SystemElement", "SyncedElement", synced))
             else:
                 links.append(Link(found, "SyncedElement", "SystemElement", system))
-            groups[rep.side(self.array).group_name] = None
-        links.extend(self._member_link(name, vol) for name in groups)
+        if assoc_ok(P.MEMBER):
+            links.extend(self._member_link(name, vol) for name in groups)
         return links
 
-    def _group_links(self, name: str, reps: list[Replication]) -> list[Link]:
-        links: list[Link] = [Link(self.hosted_collection(name), "Dependent", "Antecedent", self.system())]
-        for seq, vol_name in enumerate(self._members(reps), start=1):
-            vol = self.arr.volumes[vol_name]
-            links.append(Link(self.member(name, vol, seq), "Collection", "Member", self.volume(self.arr, vol)))
-        for rep in reps:
+    def _group_links(self, name: str, reps: list[Replication], assoc_ok: AssocFilter) -> list[Link]:
+        links: list[Link] = []
+        if assoc_ok(P.HOSTED_COLLECTION):
+            links.append(Link(self.hosted_collection(name), "Dependent", "Antecedent", self.system()))
+        if assoc_ok(P.MEMBER):
+            for seq, vol_name in enumerate(self._members(reps), start=1):
+                vol = self.arr.volumes[vol_name]
+                links.append(Link(self.member(name, vol, seq), "Collection", "Member", self.volume(self.arr, vol)))
+        for rep in reps if assoc_ok(P.GROUP_SYNC) else []:
             if rep.backup:
                 continue
             found, system, synced = self.group_sync(rep)

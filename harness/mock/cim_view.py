@@ -85,7 +85,7 @@ class ArrayCIMBackend:
             *interop_instances(self.repo, arr, interop_namespace, namespace),
         ]
         self._static_index = {(i.path.namespace.lower(), P.object_key(i.path)): i for i in self._static}
-        self._static_assocs = [i for i in self._static if self.repo.info(i.classname).association]
+        self._static_links = self._index_static_links()
         system = self._static_index[(namespace.lower(), P.object_key(P.system_path(arr, namespace)))]
         changes = CimDeviations(deviations or Deviations(), self.repo.info(P.PAIR_SYNC), world, array)
         self.vendor = VendorView(
@@ -350,24 +350,38 @@ class ArrayCIMBackend:
                 if self.repo.is_a(dynamic, classname):
                     yield from self.vendor.enumerate(dynamic)
 
+    def _index_static_links(self) -> dict[tuple[str, tuple], list[tuple[CIMInstance, str, str, CIMInstanceName]]]:
+        """Fixed associations by the (namespace, object) each of their references names: (assoc, role,
+        other role, other end)."""
+        index: dict[tuple[str, tuple], list[tuple[CIMInstance, str, str, CIMInstanceName]]] = {}
+        for assoc in self._static:
+            if not self.repo.info(assoc.classname).association:
+                continue
+            refs = {n: v for n, v in assoc.path.keybindings.items() if isinstance(v, CIMInstanceName)}
+            for role, ref in refs.items():
+                key = ((ref.namespace or self.namespace).lower(), P.object_key(ref))
+                for other_role, other in refs.items():
+                    if other_role != role:
+                        index.setdefault(key, []).append((assoc, role, other_role, other))
+        return index
+
     def _check_class(self, classname: str | None, what: str) -> None:
         if classname is not None and not self.repo.has(classname):
             raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{what} {classname!r} does not exist")
 
-    def _links(self, path: CIMInstanceName) -> list[Link]:
+    def _links(self, path: CIMInstanceName, assoc_class: str | None = None) -> list[Link]:
+        """Associations referencing the object `path` names (limited to `assoc_class` and its subclasses)."""
         ns = self.repo.namespace(path.namespace)
         self.repo.info(path.classname)
         self._find(ns, path)
-        links = self.vendor.links(path) if ns == self.namespace else []
-        target = P.object_key(path)
-        for assoc in self._static_assocs:
-            refs = {n: v for n, v in assoc.path.keybindings.items() if isinstance(v, CIMInstanceName)}
-            for role, ref in refs.items():
-                if P.object_key(ref) != target or (ref.namespace or self.namespace).lower() != ns.lower():
-                    continue
-                for other_role, other in refs.items():
-                    if other_role != role:
-                        links.append(Link(self._static_found(assoc), role, other_role, self._lazy(other)))
+
+        def wanted(classname: str) -> bool:
+            return assoc_class is None or self.repo.is_a(classname, assoc_class)
+
+        links = self.vendor.links(path, wanted) if ns == self.namespace else []
+        for assoc, role, other_role, other in self._static_links.get((ns.lower(), P.object_key(path)), []):
+            if wanted(assoc.classname):
+                links.append(Link(self._static_found(assoc), role, other_role, self._lazy(other)))
         return links
 
     def _lazy(self, path: CIMInstanceName) -> Found:
@@ -383,7 +397,7 @@ class ArrayCIMBackend:
         self._check_class(result_class, "ResultClass")
         return [
             link
-            for link in self._links(path)
+            for link in self._links(path, result_class)
             if (result_class is None or self.repo.is_a(link.assoc.classname, result_class))
             and (role is None or role.lower() == link.role.lower())
         ]
@@ -400,7 +414,7 @@ class ArrayCIMBackend:
         self._check_class(result_class, "ResultClass")
         seen: set[tuple] = set()
         out: list[Found] = []
-        for link in self._links(path):
+        for link in self._links(path, assoc_class):
             if assoc_class is not None and not self.repo.is_a(link.assoc.classname, assoc_class):
                 continue
             if result_class is not None and not self.repo.is_a(link.other.classname, result_class):
