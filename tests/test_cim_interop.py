@@ -156,8 +156,10 @@ def test_get_supported_copy_states_over_cim_xml(conn: pywbem.WBEMConnection, wor
 # --------------------------------------------------------------------------- provenance
 
 
-def test_simulated_arrays_say_so_through_cim() -> None:
+def test_simulated_arrays_say_so_through_cim(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reached as any target is (`mock serve`'s HTTPS endpoints), each array says it is simulated."""
+    for var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # they would replace ca_certs
+        monkeypatch.delenv(var, raising=False)
     with SimulatedArrays(WorldSpec(topology="pair")) as sim:
         for array in sim.describe()["arrays"].values():
             conn = pywbem.WBEMConnection(array["cim_url"], (array["user"], array["password"]),
