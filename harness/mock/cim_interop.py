@@ -85,7 +85,7 @@ def object_manager(repo: ClassRepository, arr: Array, interop: str) -> CIMInstan
     values = {
         "ElementName": f"HP 3PAR CIM Server ({SIMULATED_BY})",
         # pywbem's WBEMServer.version reads the text after the last "version"
-        "Description": f"HP 3PAR CIM Server, {SIMULATED_BY} ({SIMULATOR}), provider version {P.PROVIDER_VERSION}",
+        "Description": f"HP 3PAR CIM Server, {SIMULATOR}, provider version {P.PROVIDER_VERSION}",
         "OperationalStatus": [Uint16(2)],
         "EnabledState": Uint16(2),
         "Started": True,

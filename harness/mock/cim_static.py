@@ -17,7 +17,7 @@ from harness.mock.cim_values import REMOTE_MIRROR_TYPES
 from harness.mock.world import Array
 
 SIMULATED_BY = "simulated by smis-harness"  # the marker a client looks for in the descriptions
-SIMULATOR = f"smis-harness {__version__}"
+SIMULATOR = f"{SIMULATED_BY} {__version__}"
 
 
 def inst(
@@ -39,7 +39,7 @@ def software(repo: ClassRepository, ns: str) -> CIMInstance:
     values = {
         "InstanceID": path.keybindings["InstanceID"],
         "ElementName": "HP 3PAR SMI-S Provider",
-        "Description": f"HP 3PAR SMI-S Provider {P.PROVIDER_VERSION}, {SIMULATED_BY} ({SIMULATOR}): not a real array",
+        "Description": f"HP 3PAR SMI-S Provider {P.PROVIDER_VERSION}, {SIMULATOR}: not a real array",
         "Manufacturer": "Hewlett-Packard",
         "VersionString": P.PROVIDER_VERSION,
         "MajorVersion": Uint16(major),
