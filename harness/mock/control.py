@@ -204,14 +204,21 @@ def describe_state(world: World) -> dict[str, Any]:
     }
 
 
+class _QuietHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away mid-request is not news (the stock server prints a traceback)."""
+        log.debug("control connection from %s ended with an error", client_address, exc_info=True)
+
+
 class ControlServer:
     """Serves apply_control over HTTP on loopback, guarded by a bearer token."""
 
     def __init__(self, world: World, token: str, host: str = "127.0.0.1", port: int = 0) -> None:
         self.world = world
         self.token = token
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietHTTPServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property
