@@ -45,6 +45,9 @@ INSTANCE_ID_PREFIXES = ("3PAR", "HP_3PAR")
 class CimError(Exception):
     """The CIM side could not be read; the message names the cause and what to do."""
 
+SIMULATION_MARK = "simulated by smis-harness"
+"""What smis-harness's simulated provider says of itself in CIM_SoftwareIdentity.Description."""
+
 
 @dataclass(frozen=True)
 class CimEndpoint:
@@ -67,6 +70,12 @@ class CimIdentity:
     provider: str | None
     provider_version: str | None
     value_names: dict[str, dict[int, str]]  # from the provider's own qualifiers
+    provider_description: str | None = None
+
+    @property
+    def simulated(self) -> bool:
+        """The provider says it is smis-harness's simulator (its SoftwareIdentity's Description)."""
+        return SIMULATION_MARK in (self.provider_description or "")
 
 
 @dataclass(frozen=True)
@@ -149,7 +158,7 @@ class ArrayCim:
             self.conn.EnumerateInstances, "CIM_ComputerSystem", PropertyList=["ElementName", "Name"]
         )
         system = systems[0] if systems else None
-        provider, version = self._provider_identity(interop)
+        provider, version, description = self._provider_identity(interop)
         return CimIdentity(
             system_name=_str(system, "ElementName"),
             serial=_str(system, "Name"),
@@ -158,21 +167,23 @@ class ArrayCim:
             provider=provider,
             provider_version=version,
             value_names=self._value_names(),
+            provider_description=description,
         )
 
-    def _provider_identity(self, interop: str) -> tuple[str | None, str | None]:
+    def _provider_identity(self, interop: str) -> tuple[str | None, str | None, str | None]:
         for namespace in (interop, self.endpoint.namespace):
             try:
                 found = self.conn.EnumerateInstances(
-                    "CIM_SoftwareIdentity", namespace=namespace, PropertyList=["ElementName", "VersionString"]
-                )
+                    "CIM_SoftwareIdentity", namespace=namespace,
+                    PropertyList=["ElementName", "VersionString", "Description"],
+                )  # fmt: skip
             except pywbem.CIMError:
                 continue
             except pywbem.Error as exc:
                 raise CimError(describe_failure(self.endpoint, exc)) from None
             if found:
-                return _str(found[0], "ElementName"), _str(found[0], "VersionString")
-        return None, None
+                return _str(found[0], "ElementName"), _str(found[0], "VersionString"), _str(found[0], "Description")
+        return None, None, None
 
     def _value_names(self) -> dict[str, dict[int, str]]:
         names: dict[str, dict[int, str]] = {}

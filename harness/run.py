@@ -206,7 +206,8 @@ class Run:
             "config": self.config.redacted_dict(),
             "topology": self.config.topology,
             "group": self.group,
-            "simulated": self.config.is_simulated,
+            # also when simulated arrays are reached as a lab-style target (mock serve): they say so in CIM
+            "simulated": self.config.is_simulated or any(a.get("simulated") for a in arrays.values()),
             "disruptive_allowed": self.allow_disruptive,
             "arrays": arrays,
             "setup_error": self.setup_error,

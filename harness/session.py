@@ -62,6 +62,8 @@ class ArrayHandle:
             "interop_namespace": ident.interop_namespace if ident else None,
             "provider": ident.provider if ident else None,
             "provider_version": ident.provider_version if ident else None,
+            "provider_description": ident.provider_description if ident else None,
+            "simulated": ident.simulated if ident else None,
             "profiles": ident.profiles if ident else {},
             # the provider's own ValueMap/Values for the pair class (pywbem ValueMapping), as evidence
             "value_names": _names_json(ident.value_names) if ident else {},

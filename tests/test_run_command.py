@@ -416,7 +416,13 @@ def test_real_config_without_allow_disruptive_runs_only_natural_rows(tmp_path: P
         "RULE-09": "not_observed",
     }
     document = json.loads((report / "results.json").read_text())
-    assert document["manifest"]["simulated"] is False and document["manifest"]["disruptive_allowed"] is False
+    # a lab-style target, but the arrays are the simulator, which says so through CIM: the manifest and the
+    # report never present simulated arrays as real ones
+    assert document["manifest"]["disruptive_allowed"] is False
+    assert document["manifest"]["simulated"] is True and "simulated" not in config.read_text()
+    arrays = document["manifest"]["arrays"].values()
+    assert all(a["simulated"] and "simulated by smis-harness" in a["provider_description"] for a in arrays)
+    assert "simulated (the provider says so" in (report / "index.html").read_text()
     commands = [json.loads(line)["command"] for line in (report / "transcript.jsonl").read_text().splitlines()]
     changing = [c for c in commands if c.split()[0] in ("setrcopygroup", "stoprcopygroup", "startrcopygroup")]
     assert not changing, f"a non-disruptive run changed the pair: {changing}"
