@@ -30,7 +30,7 @@ from pywbem import (
 )
 
 from harness.mock import cim_paths as P
-from harness.mock.cim_deviate import CimDeviations
+from harness.mock.cim_deviate import CimDeviations, instance_deviations
 from harness.mock.cim_repo import ClassRepository, class_repository
 from harness.mock.cim_static import interop_instances, vendor_instances
 from harness.mock.cim_values import REMOTE_MIRROR_TYPES, SUPPORTED_COPY_STATES
@@ -81,7 +81,8 @@ class ArrayCIMBackend:
         self.namespaces: list[str] = [namespace, interop_namespace]
         self.repo: ClassRepository = class_repository((namespace, interop_namespace))
         changes = CimDeviations(deviations or Deviations(), self.repo.info(P.PAIR_SYNC), world, array)
-        self.vendor = VendorView(world, array, namespace, self.repo, changes if changes.active else None)
+        vendor = VendorView(world, array, namespace, self.repo, changes if changes.active else None)
+        self.vendor = instance_deviations(vendor, deviations, world, array)
         arr = world.arrays[array]
         self._static: list[CIMInstance] = [
             *vendor_instances(self.repo, arr, namespace),
