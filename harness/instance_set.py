@@ -22,6 +22,7 @@ __all__ = ["PAIR_CLASS", "instance_set_problems", "summary"]
 
 PAIR_CLASS = "TPD_RemoteStorageSynchronized"
 SHOWN = 4  # problems spelled out in a summary; the rest are counted
+DETAIL = 100  # characters of a provider's error description quoted in a problem (the evidence keeps all)
 
 
 def instance_set_problems(obs: Observation) -> list[str]:
@@ -64,7 +65,8 @@ def _volume(pair: CimPair) -> str:
 
 
 def _refused(volume: str, remote: str, refusal: CimRefusal) -> str:
-    detail = f": {refusal.description}" if refusal.description else ""
+    text = " ".join(refusal.description.split())
+    detail = f": {text[:DETAIL - 3]}..." if len(text) > DETAIL else (f": {text}" if text else "")
     return (
         f"{volume}: {refusal.operation} answered {refusal.status}{detail}, although showrcopy lists the pair "
         f"{volume} -> {remote}"
@@ -75,7 +77,8 @@ def _duplicates(volume: str, pairs: list[CimPair]) -> list[str]:
     out: list[str] = []
     repeated = {path: n for path, n in Counter(p.path for p in pairs).items() if n > 1}
     for path, n in repeated.items():
-        out.append(f"{volume}: the same {PAIR_CLASS} reported {_times(n)} ({path})")
+        ends = _ends(next(p for p in pairs if p.path == path))
+        out.append(f"{volume}: the same {PAIR_CLASS} reported {_times(n)} (one path: {ends})")
     distinct = list(dict.fromkeys(p.path for p in pairs))
     if len(distinct) > 1:
         ends = ", ".join(_ends(next(p for p in pairs if p.path == path)) for path in distinct)
