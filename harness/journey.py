@@ -306,7 +306,8 @@ class Journey:
             except CimError as exc:
                 self.poller.mark("probe_error", array=key, error=str(exc))
                 continue
-            probe = {"array": key, "t": round(self.now(), 3), **found}
+            latest = self._latest(key)  # the link-down observation the probe goes with (evidence)
+            probe = {"array": key, "t": round(self.now(), 3), "seq": latest.seq if latest else None, **found}
             self.probes.append(probe)
             self.poller.mark("entity_probe", **probe)
 

@@ -251,7 +251,7 @@ def test_selection_by_row_id_and_tag_runs_only_those_rows(tmp_path: Path) -> Non
     selected = {"T106-06", *RULES}
     assert rows["T106-06"]["verdict"] == "pass", rows["T106-06"]
     for rule in RULES:
-        assert rows[rule]["verdict"] in ("pass", "not_observed", "skipped"), rows[rule]
+        assert rows[rule]["verdict"] in ("pass", "skipped"), rows[rule]  # skipped: "not exercised: ..."
         assert NOT_SELECTED not in rows[rule]["reason"]
     for row_id in set(ALL_IDS) - selected:
         assert rows[row_id]["verdict"] == "skipped", rows[row_id]
@@ -412,9 +412,10 @@ def test_real_config_without_allow_disruptive_runs_only_natural_rows(tmp_path: P
     # rules see only natural observations: RULE-04 (link down) and RULE-09 (failover) cannot be exercised
     assert {r: rows[r]["verdict"] for r in RULES} == {
         **dict.fromkeys(RULES, "pass"),
-        "RULE-04": "not_observed",
-        "RULE-09": "not_observed",
+        "RULE-04": "skipped",
+        "RULE-09": "skipped",
     }
+    assert all(rows[r]["reason"].startswith("not exercised: ") for r in ("RULE-04", "RULE-09"))
     document = json.loads((report / "results.json").read_text())
     assert document["manifest"]["simulated"] is False and document["manifest"]["disruptive_allowed"] is False
     commands = [json.loads(line)["command"] for line in (report / "transcript.jsonl").read_text().splitlines()]
