@@ -433,9 +433,9 @@ def judge_in_progress(
 
     FAIL if any sample fails the instance-set check; else PASS if any comparable sample shows
     the whole expected state; FAIL if there were comparable samples and none did (the reason
-    gives the most frequent deviating values and in how many samples they were seen);
-    NOT_OBSERVED if no sample in the window was comparable. `window` (start, end) only serves
-    the NOT_OBSERVED reason.
+    gives the most frequent deviating values and in how many samples they were seen). If no
+    sample in the window was comparable: ERROR when some could not be read (a connection
+    broke), else NOT_OBSERVED. `window` (start, end) only serves those reasons.
     """
     array = _array_of(exp, samples)
     stage = _stage_of(samples, stage)
@@ -492,10 +492,21 @@ def _not_observed(
         span = f"the {what}window ({samples[-1].t_end - samples[0].t_start:.1f} s sampled)"
     else:
         span = f"the {what}window"
+    if any(_read_failed(s, exp) for s in samples):  # a connection broke: nothing says the state was not there
+        reason = (
+            f"{array}: no comparable sample during {span}: the array could not be read "
+            f"({_plural(len(samples), 'sample')} taken: {_errors_text(samples, exp)})"
+        )
+        return _result(exp, Verdict.ERROR, array, reason=reason, evidence=[s.seq for s in samples])
     reason = f"{array}: no comparable sample during {span}; the command finished before any sample showed the state"
     if samples:
         reason += f" ({_plural(len(samples), 'sample')} taken, none comparable: {_errors_text(samples, exp)})"
     return _result(exp, Verdict.NOT_OBSERVED, array, reason=reason, evidence=[s.seq for s in samples])
+
+
+def _read_failed(obs: Observation, exp: Expectation) -> bool:
+    """An interface the row needs could not be read (transport, authentication, unparsable reply)."""
+    return (exp.needs_cim and obs.cim_error is not None) or (exp.needs_cli and obs.cli_error is not None)
 
 
 # --------------------------------------------------------------------------- settled rows

@@ -161,9 +161,11 @@ def test_not_found_inside_the_failover_window_fails_instead_of_not_observed() ->
     assert result.verdict == Verdict.FAIL
     assert "vv1: References TPD_RemoteStorageSynchronized answered CIM_ERR_NOT_FOUND" in result.reason
     assert "vv2: References" in result.reason
-    # a transport failure in the same window stays what it was: nothing comparable, NOT_OBSERVED
+    # a transport failure in the same window is no evidence about the provider: ERROR
     down = replace(obs(2), cim=None, cim_error="https://a:5989: no answer within 10s")
-    assert judge_in_progress(exp("T107-02"), [down], window=(1.5, 3.0)).verdict == Verdict.NOT_OBSERVED
+    assert judge_in_progress(exp("T107-02"), [down], window=(1.5, 3.0)).verdict == Verdict.ERROR
+    # a window without any sample is a transient no sample caught: NOT_OBSERVED
+    assert judge_in_progress(exp("T107-02"), [], window=(1.5, 1.6)).verdict == Verdict.NOT_OBSERVED
 
 
 def test_table106_row_fails_on_the_array_with_the_wrong_set() -> None:
