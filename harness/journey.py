@@ -47,6 +47,10 @@ class StageError(Exception):
     """A stage could not be reached; the message says which step and why."""
 
 
+class StageUnreachable(StageError):
+    """The configured actions cannot take the pair to the stage (its rows are SKIPPED with this reason)."""
+
+
 class StageTimeout(StageError):
     """Every step was done, but the arrays never showed the stage's entry condition within its time limit."""
 
@@ -239,7 +243,7 @@ class Journey:
         try:
             legs = self.graph.plan(self.current, stage)
         except NoPath as exc:
-            raise StageError(str(exc)) from None
+            raise StageUnreachable(str(exc)) from None
         visit: Visit | None = None
         for leg in legs:
             visit = self._travel(leg)
@@ -557,8 +561,10 @@ class Journey:
         self.progress(f"{exp.row_id}: stage {stage}{' (in progress)' if in_progress else ''}")
         try:
             visit = self.reach(stage)
-        except StageError as exc:
+        except StageUnreachable as exc:
             return skipped_result(exp.row_id, str(exc), exp.array)
+        except StageError as exc:  # the pair could not be placed or did not settle where it was: nothing seen
+            return error(exp.row_id, f"stage {stage} not reached: {exc}", exp.array)
         return self.judge(exp, visit, in_progress)
 
     def evaluate_sld(self, row_id: str, check: str) -> RowResult:
