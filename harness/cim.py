@@ -15,7 +15,7 @@ from typing import Any
 import pywbem
 from pywbem import CIMInstanceName, ValueMapping, WBEMConnection, WBEMServer
 
-from harness.observe import CimGroupSync, CimPair, CimView
+from harness.observe import CimGroupSync, CimPair, CimRefusal, CimView
 
 PAIR_CLASS = "TPD_RemoteStorageSynchronized"
 GROUP_CLASS = "TPD_RemoteReplicationGroup"
@@ -47,6 +47,24 @@ class CimError(Exception):
 
 SIMULATION_MARK = "simulated by smis-harness"
 """What smis-harness's simulated provider says of itself in CIM_SoftwareIdentity.Description."""
+
+
+class _Refused(Exception):
+    """The provider answered a read with a CIM error status that is evidence about it."""
+
+    def __init__(self, exc: pywbem.CIMError) -> None:
+        super().__init__(str(exc))
+        self.status = str(exc.status_code_name)
+        self.description = str(exc.status_description or "")
+
+    def evidence(self, operation: str, subject: str, volume: str | None = None) -> CimRefusal:
+        return CimRefusal(operation, subject, self.status, self.description, volume)
+
+
+# statuses that say something about the objects asked for (the provider's answer), not about the transport
+PAIR_REFUSALS = frozenset({pywbem.CIM_ERR_NOT_FOUND})
+GROUP_SYNC_REFUSALS = frozenset({pywbem.CIM_ERR_NOT_FOUND, pywbem.CIM_ERR_INVALID_CLASS,
+                                 pywbem.CIM_ERR_INVALID_PARAMETER, pywbem.CIM_ERR_NOT_SUPPORTED})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -229,20 +247,48 @@ class ArrayCim:
 
     # ------------------------------------------------------------------ one poll
     def read(self, group: GroupHandle, peer_serial: str | None = None) -> CimView:
-        """The group's pairs now; with `peer_serial`, only pairs whose remote end is a volume of that array."""
+        """The group's pairs now; with `peer_serial`, only pairs whose remote end is a volume of that array.
+
+        A read the provider answers with a CIM error status that speaks about the objects (a member volume's
+        References refused with CIM_ERR_NOT_FOUND; the GroupSynchronized class unknown or unsupported) is
+        evidence about the provider and lands in `CimView.refusals`; transport failures and other statuses
+        raise CimError (the observation has no CIM view).
+        """
         pairs: list[CimPair] = []
+        refusals: list[CimRefusal] = []
+        operation = f"References {PAIR_CLASS}"
         for member_text, volume_name in group.members.items():
             member = CIMInstanceName.from_wbem_uri(member_text)
-            refs = self._call(self.conn.References, member, ResultClass=PAIR_CLASS, PropertyList=PAIR_PROPERTIES)
+            try:
+                refs = self._refused_or(PAIR_REFUSALS, self.conn.References, member, ResultClass=PAIR_CLASS,
+                                        PropertyList=PAIR_PROPERTIES)  # fmt: skip
+            except _Refused as refused:
+                refusals.append(refused.evidence(operation, volume_name, volume_name))
+                continue
             pairs.extend(self._pair(ref, group, volume_name) for ref in refs if _with_peer(ref, peer_serial))
-        syncs = self._call(
-            self.conn.References, group.path, ResultClass=GROUP_SYNC_CLASS, PropertyList=GROUP_SYNC_PROPERTIES
-        )
+        try:
+            syncs = self._refused_or(GROUP_SYNC_REFUSALS, self.conn.References, group.path,
+                                     ResultClass=GROUP_SYNC_CLASS, PropertyList=GROUP_SYNC_PROPERTIES)  # fmt: skip
+        except _Refused as refused:
+            refusals.append(refused.evidence(f"References {GROUP_SYNC_CLASS}", f"group {group.name}"))
+            syncs = []
         return CimView(
             group_instance_id=group.instance_id,
             pairs=tuple(sorted(pairs, key=lambda p: p.local_volume or "")),
             group_syncs=tuple(self._group_sync(s) for s in syncs),
+            refusals=tuple(refusals),
         )
+
+    def _refused_or(self, statuses: frozenset[int], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(...)`; a CIMError with one of `statuses` raises _Refused, any other failure CimError."""
+        try:
+            return fn(*args, **kwargs)
+        except pywbem.CIMError as exc:
+            if exc.status_code in statuses:
+                raise _Refused(exc) from None
+            raise CimError(describe_failure(self.endpoint, exc)) from None
+        except pywbem.Error as exc:
+            raise CimError(describe_failure(self.endpoint, exc)) from None
 
     def _pair(self, inst: pywbem.CIMInstance, group: GroupHandle, volume_name: str) -> CimPair:
         system = inst.path.keybindings.get("SystemElement")

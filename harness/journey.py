@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness import sld
@@ -21,12 +21,22 @@ from harness.array_cli import CliError, CliResult, Transcript
 from harness.cim import CimError
 from harness.config import ConfigError, TargetConfig
 from harness.drive import NATURAL, PASS_THROUGH, Leg, NoPath, StageGraph, Step, command_text
+from harness.instance_set import instance_set_problems
 from harness.observe import Observation, Timeline
 from harness.poll import ArrayProbe, Poller
 from harness.rules import RuleContext, check_rules, table106_from_spec
 from harness.session import NATURAL_ROLES, PreflightError, Session, natural_problems
 from harness.spec import load_spec
-from harness.verdicts import Expectation, RowResult, Verdict, error, judge_each, judge_in_progress, judge_settled
+from harness.verdicts import (
+    Expectation,
+    RowResult,
+    Verdict,
+    error,
+    judge_each,
+    judge_in_progress,
+    judge_settled,
+    stage_not_reached,
+)
 from harness.verdicts import skipped as skipped_result
 
 Progress = Callable[[str], None]
@@ -37,13 +47,22 @@ class StageError(Exception):
     """A stage could not be reached; the message says which step and why."""
 
 
+class StageUnreachable(StageError):
+    """The configured actions cannot take the pair to the stage (its rows are SKIPPED with this reason)."""
+
+
+class StageTimeout(StageError):
+    """Every step was done, but the arrays never showed the stage's entry condition within its time limit."""
+
+
 @dataclass
 class Visit:
     stage: str
     entered_at: float  # run time from which settled observations count
     window: tuple[float, float] | None = None  # the in-progress window (command run time)
     command: CliResult | None = None
-    error: str | None = None
+    error: str | None = None  # a step failed or could not run: the stage's rows are ERROR
+    timeout: str | None = None  # the commands were accepted, the stage never arrived: its settled rows FAIL
 
 
 def stderr_progress(text: str) -> None:
@@ -220,16 +239,19 @@ class Journey:
         if self.current == "unknown":
             self.current = self._infer_stage()
             self.progress(f"the pair looks like stage {self.current}; planning from there")
+            self._await_entry(self.current)  # e.g. a recover whose volumes still resync
         try:
             legs = self.graph.plan(self.current, stage)
         except NoPath as exc:
-            raise StageError(str(exc)) from None
+            raise StageUnreachable(str(exc)) from None
         visit: Visit | None = None
         for leg in legs:
             visit = self._travel(leg)
-            if visit.error:
+            if visit.error or visit.timeout:
                 break
         assert visit is not None
+        if visit.timeout and visit.stage != stage:  # an earlier stage never arrived: nothing seen of this one
+            visit = replace(visit, error=visit.timeout, timeout=None)
         self.last_visit = visit
         return visit
 
@@ -248,12 +270,10 @@ class Journey:
                 self._do(step, visit, during)
                 during = None
             self._await_entry(leg.target)
+        except StageTimeout as exc:
+            return self._lost(visit, leg, exc, arrived_late=leg.steps[-1].kind == "command")
         except (StageError, ActionError, CliError) as exc:
-            visit.error = f"stage {leg.target} not reached: {exc}"
-            self.current = "unknown"
-            self.progress(visit.error)
-            self.poller.mark("stage_error", stage=leg.target, error=str(exc))
-            return visit
+            return self._lost(visit, leg, exc)
         finally:
             self.busy.append((started, self.now()))
         visit.entered_at = self.now()
@@ -262,6 +282,20 @@ class Journey:
         self.current = PASS_THROUGH.get(leg.target, leg.target)
         self.poller.stage = leg.target
         self.poller.mark("stage", stage=leg.target)
+        return visit
+
+    def _lost(self, visit: Visit, leg: Leg, exc: Exception, arrived_late: bool = False) -> Visit:
+        """The stage was not reached. After an accepted command that is the arrays' doing (`timeout`: the
+        stage's settled rows FAIL with what was observed); otherwise the harness or the lab's (`error`)."""
+        text = f"stage {leg.target} not reached: {exc}"
+        if arrived_late:
+            visit.timeout = text
+        else:
+            visit.error = text
+        self.current = "unknown"
+        self.progress(text)
+        assert self.poller is not None
+        self.poller.mark("stage_error", stage=leg.target, error=str(exc))
         return visit
 
     def _probe_entities(self) -> None:
@@ -276,7 +310,8 @@ class Journey:
             except CimError as exc:
                 self.poller.mark("probe_error", array=key, error=str(exc))
                 continue
-            probe = {"array": key, "t": round(self.now(), 3), **found}
+            latest = self._latest(key)  # the link-down observation the probe goes with (evidence)
+            probe = {"array": key, "t": round(self.now(), 3), "seq": latest.seq if latest else None, **found}
             self.probes.append(probe)
             self.poller.mark("entity_probe", **probe)
 
@@ -367,7 +402,7 @@ class Journey:
             self.progress(f"  stage {stage}: waiting for {what} ({elapsed:.0f}s elapsed, {remaining:.0f}s left)")
 
         if self.poller.wait_for(satisfied, deadline, heartbeat) is None:
-            raise StageError(f"not seen within {limit:g}s; still waiting for: {'; '.join(waiting)}")
+            raise StageTimeout(f"not seen within {limit:g}s; still waiting for: {'; '.join(waiting)}")
 
     def _entry_condition(self, stage: str) -> Callable[[dict[str, Observation | None]], list[str]]:
         topology = self.config.topology
@@ -406,6 +441,20 @@ class Journey:
 
             return check
 
+        def started_synced(latest: dict[str, Observation | None]) -> list[str]:
+            """The command returned; the stage begins when every array shows the group Started and Synced."""
+            problems = []
+            for key in latest:
+                view = cli_of(latest, key)
+                if view is None:
+                    problems.append(f"{key}: CLI not readable")
+                    continue
+                statuses = sorted({v.sync_status for v in view.volumes})
+                if view.status != "Started" or statuses != ["Synced"]:
+                    shown = ", ".join(statuses) or "none"
+                    problems.append(f"{key}: group Started with volumes Synced (now {view.status}, volumes {shown})")
+            return problems
+
         def recover_failed(latest: dict[str, Observation | None]) -> list[str]:
             view = cli_of(latest, "secondary")
             return [] if view is not None and view.status == "Stopped" else ["secondary: group Stopped"]
@@ -421,6 +470,7 @@ class Journey:
             "restore": natural,
             "primary_down": primary_down,
             "primary_up": primary_up,
+            "recover": started_synced,
             "recover_failed": recover_failed,
         }.get(stage, nothing)
 
@@ -465,6 +515,8 @@ class Journey:
         if visit.error:
             return error(exp.row_id, visit.error, exp.array)
         assert self.poller is not None
+        if visit.timeout and not in_progress:
+            return stage_not_reached(exp, {a: self._latest(a) for a in exp.arrays}, visit.timeout)
         if in_progress:
             if visit.window is None:
                 return error(exp.row_id, f"stage {visit.stage} has no in-progress window", exp.array)
@@ -509,8 +561,10 @@ class Journey:
         self.progress(f"{exp.row_id}: stage {stage}{' (in progress)' if in_progress else ''}")
         try:
             visit = self.reach(stage)
-        except StageError as exc:
+        except StageUnreachable as exc:
             return skipped_result(exp.row_id, str(exc), exp.array)
+        except StageError as exc:  # the pair could not be placed or did not settle where it was: nothing seen
+            return error(exp.row_id, f"stage {stage} not reached: {exc}", exp.array)
         return self.judge(exp, visit, in_progress)
 
     def evaluate_sld(self, row_id: str, check: str) -> RowResult:
@@ -532,6 +586,8 @@ class Journey:
 
         self.poller.wait_for(sampled, self.now() + self.config.time_limits.default)
         problems = sld.direction_problems(latest) if check == "direction" else sld.backup_cli_problems(latest)
+        if check == "direction":
+            problems += [f"{k}: instance set: {p}" for k, obs in latest.items() for p in instance_set_problems(obs)]
         if len(latest) < len(arrays):
             problems = ["no observation of both secondaries within the time limit"]
         row = self.spec.rows[row_id]
@@ -598,7 +654,7 @@ def infer_stage(views: dict[str, Any], topology: str) -> str | None:
     if secondary.role == "Primary-Rev":
         if not link_up:
             return "failover"
-        if secondary.status == "Started" and statuses == {"Synced"}:
+        if secondary.status == "Started":  # recovered, or still resyncing after recover returned
             return "recover"
         return "primary_up"
     return None

@@ -39,10 +39,23 @@ class CimGroupSync:
 
 
 @dataclass(frozen=True)
+class CimRefusal:
+    """A read the provider answered with a CIM error status (not a transport failure): evidence about the
+    provider, e.g. CIM_ERR_NOT_FOUND for the References of a member volume whose pair the CLI lists."""
+
+    operation: str  # e.g. "References TPD_RemoteStorageSynchronized"
+    subject: str  # the member volume's ElementName, or "group <name>"
+    status: str  # CIM_ERR_NOT_FOUND, ...
+    description: str
+    volume: str | None = None  # the member volume the read started from (None: the group)
+
+
+@dataclass(frozen=True)
 class CimView:
     group_instance_id: str | None
     pairs: tuple[CimPair, ...]
     group_syncs: tuple[CimGroupSync, ...] = ()
+    refusals: tuple[CimRefusal, ...] = ()  # reads the provider refused (the rest of the view was read)
 
 
 @dataclass(frozen=True)

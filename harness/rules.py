@@ -4,6 +4,10 @@ Pure functions of data. Each rule looks at one `Observation` at a time (RULE-04 
 explicit probe results, RULE-09 also at whether a failover was seen) and either does not
 apply to it (the interface it needs is missing, or the situation it speaks of does not
 arise), holds, or is violated with a message naming the pair and the values.
+
+A rule that no observation exercised is SKIPPED ("not exercised: ..."), never PASS. A rule
+that fails because the provider lacks a class or property the manual documents (RoleReversed,
+TPD_ReplicationEntity, TPD_RemoteGroupSynchronized) says "not implemented: ..." first.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ REVERSED_ROLES = frozenset({"Primary-Rev", "Secondary-Rev"})
 SOURCE_ROLES = frozenset({"Primary", "Primary-Rev"})
 TARGET_ROLES = frozenset({"Secondary", "Secondary-Rev"})
 ENTITY_CLASS = "TPD_ReplicationEntity"
+GROUP_SYNC_CLASS = "TPD_RemoteGroupSynchronized"
+NOT_IMPLEMENTED = "not implemented: "
 VOLUME_CLASS = "TPD_StorageVolume"
 FAILED_OVER = 10
 UNDISCOVERED_SYSTEM, UNDISCOVERED_SYNCED = 2, 3
@@ -408,11 +414,18 @@ def rule08(obs: Observation, derived: _Derived) -> list[str] | None:
 
 
 def rule09(obs: Observation, derived: _Derived) -> list[str] | None:
-    """TPD_RemoteGroupSynchronized keeps the configured source group as SystemElement."""
+    """TPD_RemoteGroupSynchronized is reported for the group and keeps the configured source group as
+    SystemElement."""
     cim = _cim(obs)
     source = derived.source_group
     if cim is None or source is None:
         return None
+    cli = _cli(obs)
+    if cli is not None and cli.status == "Backup":
+        return None  # an SLD backup group has no GroupSynchronized of its own
+    missing = _group_sync_missing(cim, cli.group if cli is not None else source)
+    if missing:
+        return [missing]
     on_primary = derived.context.configured_roles.get(obs.array) == "Primary"
     checked = [gs for gs in cim.group_syncs if gs.system_element_name is not None]
     if not checked:
@@ -423,6 +436,16 @@ def rule09(obs: Observation, derived: _Derived) -> list[str] | None:
         if problem:
             out.append(problem)
     return out
+
+
+def _group_sync_missing(cim: CimView, group: str) -> str | None:
+    refusal = next((r for r in cim.refusals if r.volume is None and GROUP_SYNC_CLASS in r.operation), None)
+    if refusal is not None:
+        detail = f": {refusal.description}" if refusal.description else ""
+        return f"{refusal.operation} from group {group} answered {refusal.status}{detail}"
+    if not cim.group_syncs:
+        return f"no {GROUP_SYNC_CLASS} reported for group {group}"
+    return None
 
 
 def _group_sync_problem(group_sync: CimGroupSync, source: str, on_primary: bool) -> str | None:
@@ -486,7 +509,7 @@ NOT_EXERCISED = {
         "no observation was in normal operation (configured role, target ready, group Started or Stopped, "
         "outside every DR command and stage transition)"
     ),
-    "RULE-09": "no observation reported TPD_RemoteGroupSynchronized with a group name",
+    "RULE-09": "no observation reported TPD_RemoteGroupSynchronized with a group name",  # see _explain_rule09
 }
 
 
@@ -517,7 +540,7 @@ class _Tally:
             verdict = Verdict.PASS
         else:
             reason = f"not exercised: {not_exercised}"
-            verdict = Verdict.NOT_OBSERVED
+            verdict = Verdict.SKIPPED
         return RuleResult(self.rule_id, verdict, list(self.violations), self.count, self.checked, reason)
 
 
@@ -546,8 +569,9 @@ def check_rules(observations: Sequence[Observation], context: RuleContext) -> di
     tallies["RULE-04"].checked += len(context.probes)
     tallies["RULE-04"].examined += len(context.probes)
     results = {rule_id: tally.result(NOT_EXERCISED[rule_id]) for rule_id, tally in tallies.items()}
-    results["RULE-04"] = _explain_rule04(results["RULE-04"], ordered)
-    results["RULE-09"] = _explain_rule09(results["RULE-09"], derived, tallies["RULE-09"])
+    results["RULE-02"] = _explain_rule02(results["RULE-02"], ordered)
+    results["RULE-04"] = _explain_rule04(results["RULE-04"], ordered, context.probes)
+    results["RULE-09"] = _explain_rule09(results["RULE-09"], derived, tallies["RULE-09"], ordered)
     return results
 
 
@@ -555,8 +579,36 @@ def _after_failover(obs: Observation, derived: _Derived) -> bool:
     return derived.failover_from is not None and obs.t_start >= derived.failover_from
 
 
-def _explain_rule04(result: RuleResult, observations: Sequence[Observation]) -> RuleResult:
-    if result.verdict != Verdict.NOT_OBSERVED:
+def _pairs(observations: Sequence[Observation]) -> Iterable[CimPair]:
+    return (pair for o in observations if (cim := _cim(o)) is not None for pair in cim.pairs)
+
+
+def _explain_rule02(result: RuleResult, observations: Sequence[Observation]) -> RuleResult:
+    if result.verdict == Verdict.FAIL and all(_value(p, "RoleReversed") is NOT_REPORTED for p in _pairs(observations)):
+        result.reason = (
+            f"{NOT_IMPLEMENTED}no TPD_RemoteStorageSynchronized instance carried the vendor property RoleReversed; "
+            + result.reason
+        )
+    return result
+
+
+def _explain_rule04(
+    result: RuleResult, observations: Sequence[Observation], probes: Sequence[Mapping[str, Any]]
+) -> RuleResult:
+    if result.verdict == Verdict.FAIL:
+        referenced = any(
+            ENTITY_CLASS in (p.system_element_class, p.synced_element_class)
+            or _value(p, "UndiscoveredElement") not in (None, NOT_REPORTED)
+            for p in _pairs(observations)
+        )
+        if probes and not referenced and not any(p.get("associators_found_entity") for p in probes):
+            result.reason = (
+                f"{NOT_IMPLEMENTED}{ENTITY_CLASS}: while the link was down no pair referenced one or set "
+                f"UndiscoveredElement, and Associators returned none ({_count(len(probes), 'probe')}); "
+                + result.reason
+            )
+        return result
+    if result.verdict != Verdict.SKIPPED:
         return result
     down = sum(1 for o in observations if (cli := _cli(o)) is not None and _ready(cli) is False)
     if down:
@@ -571,20 +623,27 @@ def _explain_rule04(result: RuleResult, observations: Sequence[Observation]) -> 
     return result
 
 
-def _explain_rule09(result: RuleResult, derived: _Derived, tally: _Tally) -> RuleResult:
+def _explain_rule09(
+    result: RuleResult, derived: _Derived, tally: _Tally, observations: Sequence[Observation]
+) -> RuleResult:
     if result.verdict == Verdict.FAIL:
+        if not any(cim.group_syncs for o in observations if (cim := _cim(o)) is not None):
+            result.reason = (
+                f"{NOT_IMPLEMENTED}no observation reported a {GROUP_SYNC_CLASS} for the group "
+                f"({_count(result.violation_count, 'observation')} without one); " + result.reason
+            )
         return result
     if derived.source_group is None:
-        result.verdict = Verdict.NOT_OBSERVED
+        result.verdict = Verdict.SKIPPED
         result.reason = "not exercised: the configured source group name is unknown (no CLI view, none configured)"
     elif derived.failover_from is None:
-        result.verdict = Verdict.NOT_OBSERVED
+        result.verdict = Verdict.SKIPPED
         result.reason = (
             "not exercised: no failover was seen (no observation showed a reversed role); "
             f"SystemElement was the source group {derived.source_group!r} wherever it was reported"
         )
     elif tally.checked == 0:
-        result.verdict = Verdict.NOT_OBSERVED
+        result.verdict = Verdict.SKIPPED
         result.reason = (
             "not exercised: no TPD_RemoteGroupSynchronized with a group name was reported after the failover"
         )

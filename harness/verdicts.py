@@ -10,7 +10,12 @@ expected and the observed values, names and integers, and whose evidence lists t
   (PASS if any sample showed the whole state);
 * `judge_settled` judges a row once the state stopped changing (the first run of
   `settle_samples` consecutive comparable samples with identical relevant values decides);
-* `judge_each` applies either to every array of a multi-array row (Table 106).
+* `judge_each` applies either to every array of a multi-array row (Table 106);
+* `stage_not_reached` fails a row whose stage never arrived within its time limit.
+
+Every sample a row is judged from also goes through the instance-set check
+(`harness.instance_set`): a sample without exactly one TPD_RemoteStorageSynchronized per volume pair
+that showrcopy lists FAILs the row, whatever the values ("<array>: instance set: ...").
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from harness.instance_set import instance_set_problems, summary
 from harness.observe import CimPair, CliVolume, Observation
 from harness.spec import Row, Spec, load_spec
 
@@ -42,6 +48,7 @@ __all__ = [
     "observed_dict",
     "sample_errors",
     "skipped",
+    "stage_not_reached",
 ]
 
 
@@ -424,14 +431,18 @@ def judge_in_progress(
 ) -> RowResult:
     """Judge a transient row from the samples of one array taken while the command ran.
 
-    PASS if any comparable sample shows the whole expected state; FAIL if there were
-    comparable samples and none did (the reason gives the most frequent deviating values
-    and in how many samples they were seen); NOT_OBSERVED if no sample in the window was
-    comparable. `window` (start, end) only serves the NOT_OBSERVED reason.
+    FAIL if any sample fails the instance-set check; else PASS if any comparable sample shows
+    the whole expected state; FAIL if there were comparable samples and none did (the reason
+    gives the most frequent deviating values and in how many samples they were seen). If no
+    sample in the window was comparable: ERROR when some could not be read (a connection
+    broke), else NOT_OBSERVED. `window` (start, end) only serves those reasons.
     """
     array = _array_of(exp, samples)
     stage = _stage_of(samples, stage)
     during = f" during {stage}" if stage else " while the command ran"
+    wrong_set = _instance_set_failure(exp, array, samples, during)
+    if wrong_set is not None:
+        return wrong_set
     usable = [s for s in samples if comparable(s, exp)]
     if not usable:
         return _not_observed(exp, array, samples, window, stage)
@@ -481,10 +492,21 @@ def _not_observed(
         span = f"the {what}window ({samples[-1].t_end - samples[0].t_start:.1f} s sampled)"
     else:
         span = f"the {what}window"
+    if any(_read_failed(s, exp) for s in samples):  # a connection broke: nothing says the state was not there
+        reason = (
+            f"{array}: no comparable sample during {span}: the array could not be read "
+            f"({_plural(len(samples), 'sample')} taken: {_errors_text(samples, exp)})"
+        )
+        return _result(exp, Verdict.ERROR, array, reason=reason, evidence=[s.seq for s in samples])
     reason = f"{array}: no comparable sample during {span}; the command finished before any sample showed the state"
     if samples:
         reason += f" ({_plural(len(samples), 'sample')} taken, none comparable: {_errors_text(samples, exp)})"
     return _result(exp, Verdict.NOT_OBSERVED, array, reason=reason, evidence=[s.seq for s in samples])
+
+
+def _read_failed(obs: Observation, exp: Expectation) -> bool:
+    """An interface the row needs could not be read (transport, authentication, unparsable reply)."""
+    return (exp.needs_cim and obs.cim_error is not None) or (exp.needs_cli and obs.cli_error is not None)
 
 
 # --------------------------------------------------------------------------- settled rows
@@ -539,9 +561,10 @@ def judge_settled(
 
     The first run of `settle_samples` consecutive comparable samples (samples that are not
     comparable are left out of the sequence) with identical relevant values decides: PASS
-    if it equals the expectation, FAIL otherwise. Without such a run: None while not
-    `final`; when final, FAIL "never settled" with the last observed values, or ERROR if
-    no sample was comparable.
+    if it equals the expectation, FAIL otherwise. A sample up to that decision that fails the
+    instance-set check FAILs the row at once. Without such a run: None while not `final`;
+    when final, FAIL "never settled" with the last observed values, or ERROR if no sample
+    was comparable.
     """
     if settle_samples < 1:
         raise ValueError("settle_samples must be at least 1")
@@ -550,6 +573,10 @@ def judge_settled(
     after = _after(stage)
     usable = [s for s in samples if comparable(s, exp)]
     run = _first_settled_run(exp, usable, settle_samples)
+    considered = samples if run is None else [s for s in samples if s.seq <= run[-1].seq]
+    wrong_set = _instance_set_failure(exp, array, considered, after)
+    if wrong_set is not None:
+        return wrong_set
     if run is not None:
         return _settled_verdict(exp, array, run, after)
     if not final:
@@ -594,6 +621,44 @@ def _never_settled(
     return _result(
         exp, Verdict.FAIL, array, observed=observed_dict(last, exp), reason=reason, evidence=[s.seq for s in usable]
     )
+
+
+# --------------------------------------------------------------------------- instance set and stages
+
+
+def _instance_set_failure(
+    exp: Expectation, array: str, samples: Sequence[Observation], where: str
+) -> RowResult | None:
+    """FAIL when some sample does not hold one TPD_RemoteStorageSynchronized per listed volume pair."""
+    found = [(s, problems) for s in samples if (problems := instance_set_problems(s))]
+    if not found:
+        return None
+    first, problems = found[0]
+    others = f", and in {_plural(len(found) - 1, 'more sample')}" if len(found) > 1 else ""
+    reason = f"{array}: instance set: {summary(problems)} (seq {first.seq}{others}){where}"
+    observed = {**observed_dict(first, exp), "instance_set": problems}
+    return _result(exp, Verdict.FAIL, array, observed=observed, reason=reason, evidence=[s.seq for s, _ in found])
+
+
+def stage_not_reached(exp: Expectation, latest: Mapping[str, Observation | None], why: str) -> RowResult:
+    """FAIL: the row's stage never arrived within its time limit; the reason gives the state last observed
+    on each of the row's arrays ("<array>: <why>; last observed (seq N): ...; expected ...")."""
+    results = []
+    for array in exp.arrays:
+        obs = latest.get(array)
+        one = replace(exp, array=array)
+        if obs is None:
+            seen, observed, evidence = "nothing observed", {}, []
+        else:
+            seen = f"last observed (seq {obs.seq}): {_state_text(obs, one) or _observation_errors(obs)}"
+            observed, evidence = observed_dict(obs, one), [obs.seq]
+        reason = f"{array}: {why}; {seen}; expected {_expected_text(one)}"
+        results.append(_result(one, Verdict.FAIL, array, observed=observed, reason=reason, evidence=evidence))
+    return results[0] if len(results) == 1 else combine(exp, results)
+
+
+def _observation_errors(obs: Observation) -> str:
+    return "; ".join(e for e in (obs.cli_error, obs.cim_error) if e) or "no values"
 
 
 # --------------------------------------------------------------------------- several arrays

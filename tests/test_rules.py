@@ -176,14 +176,14 @@ def test_conforming_dr_run_passes_every_rule() -> None:
 
 def test_no_observations_means_nothing_exercised() -> None:
     results = check_rules([], context())
-    assert {r.verdict for r in results.values()} == {Verdict.NOT_OBSERVED}
+    assert {r.verdict for r in results.values()} == {Verdict.SKIPPED}
     assert all(r.reason.startswith("not exercised") for r in results.values())
 
 
 def test_observations_with_errors_are_skipped() -> None:
     broken = [replace(o, cim=None, cim_error="timeout", cli=None, cli_error="ssh refused") for o in dr_run()]
     results = check_rules(broken, context())
-    assert {r.verdict for r in results.values()} == {Verdict.NOT_OBSERVED}
+    assert {r.verdict for r in results.values()} == {Verdict.SKIPPED}
 
 
 def test_table106_from_spec() -> None:
@@ -273,7 +273,7 @@ def test_rule03_skips_backup_groups() -> None:
     obs = make_obs(1, "secondary", "Secondary", "Synced", (2, 2, 3), status="Backup")
     pairs = tuple(replace(p, system_element_local=True, synced_element_local=False) for p in obs.cim.pairs)
     obs = replace(obs, cim=replace(obs.cim, pairs=pairs))
-    assert only("RULE-03", [obs]).verdict == Verdict.NOT_OBSERVED
+    assert only("RULE-03", [obs]).verdict == Verdict.SKIPPED
 
 
 # --------------------------------------------------------------------------- RULE-04
@@ -344,13 +344,13 @@ def test_rule04_probes() -> None:
     assert result.violations[0]["array"] == "secondary" and result.violations[0]["t"] == 3.5
 
 
-def test_rule04_not_observed_without_link_down() -> None:
+def test_rule04_skipped_without_link_down() -> None:
     result = only("RULE-04", [make_obs(1, "primary", "Primary", "Synced", (4, 6, 2))])
-    assert result.verdict == Verdict.NOT_OBSERVED
+    assert result.verdict == Verdict.SKIPPED
     assert "no observation saw the link down" in result.reason
 
 
-def test_rule04_not_observed_when_link_down_but_no_entity() -> None:
+def test_rule04_skipped_when_link_down_but_no_entity() -> None:
     obs = link_down_obs()
     pairs = tuple(
         replace(
@@ -362,7 +362,7 @@ def test_rule04_not_observed_when_link_down_but_no_entity() -> None:
         for p in obs.cim.pairs
     )
     result = only("RULE-04", [replace(obs, cim=replace(obs.cim, pairs=pairs))])
-    assert result.verdict == Verdict.NOT_OBSERVED
+    assert result.verdict == Verdict.SKIPPED
     assert "the link was down in 1 observation" in result.reason
 
 
@@ -390,7 +390,7 @@ def test_rule05_requested_copy_state() -> None:
         "pair vv1: CopyState Synchronized (4), RequestedCopyState expected Not Applicable (15), observed not reported"
     )
     syncing = make_obs(8, "secondary", "Primary-Rev", "Syncing", (3, 10, 8), RequestedCopyState=15)
-    assert only("RULE-05", [syncing]).verdict == Verdict.NOT_OBSERVED
+    assert only("RULE-05", [syncing]).verdict == Verdict.SKIPPED
 
 
 def test_rule06_when_synced_null_in_sync_mode() -> None:
@@ -401,7 +401,7 @@ def test_rule06_when_synced_null_in_sync_mode() -> None:
         "pair vv1: Mode Synchronous (2) but WhenSynced is 20240101120000.000000+000, expected NULL"
     )
     periodic = make_obs(1, "primary", "Primary", "Synced", (4, 6, 2), mode="Periodic")
-    assert only("RULE-06", [periodic]).verdict == Verdict.NOT_OBSERVED
+    assert only("RULE-06", [periodic]).verdict == Verdict.SKIPPED
 
 
 def test_rule07_mode_and_copy_type_follow_the_cli_mode() -> None:
@@ -450,13 +450,13 @@ def test_rule08_ignores_busy_windows_reversed_roles_and_link_down() -> None:
         make_obs(22, "secondary", "Secondary", "Synced", wrong, status="Backup"),
     ]
     result = only("RULE-08", observations)
-    assert result.verdict == Verdict.NOT_OBSERVED
+    assert result.verdict == Verdict.SKIPPED
     assert "normal operation" in result.reason
 
 
 def test_rule08_busy_window_overlap_counts() -> None:
     obs = make_obs(1, "primary", "Primary", "Synced", (4, 6, 6), t=3.6)  # spans 3.6-4.1, window starts 3.9
-    assert only("RULE-08", [obs]).verdict == Verdict.NOT_OBSERVED
+    assert only("RULE-08", [obs]).verdict == Verdict.SKIPPED
 
 
 def test_rule08_matches_pairs_to_their_own_volume() -> None:
@@ -517,10 +517,10 @@ def test_rule09_wrong_group_on_primary() -> None:
     assert "SystemElement is group 'rcg.r99'" in result.violations[0]["message"]
 
 
-def test_rule09_not_observed_without_failover() -> None:
+def test_rule09_skipped_without_failover() -> None:
     run = [o for o in dr_run() if o.cli and not o.cli.role.endswith("-Rev")]
     result = only("RULE-09", run)
-    assert result.verdict == Verdict.NOT_OBSERVED
+    assert result.verdict == Verdict.SKIPPED
     assert "no failover was seen" in result.reason
     assert only("RULE-09", run, context(failover_seen=True)).verdict == Verdict.PASS
 
@@ -547,3 +547,93 @@ def test_rule09_source_group_from_context() -> None:
 @pytest.mark.parametrize("rule_id", RULE_IDS)
 def test_every_rule_reports_a_reason(rule_id: str) -> None:
     assert only(rule_id, dr_run()).reason
+
+
+# --------------------------------------------------------------------------- classes and properties not implemented
+
+
+def without_group_syncs(observations: list[Observation]) -> list[Observation]:
+    return [replace(o, cim=replace(o.cim, group_syncs=())) if o.cim else o for o in observations]
+
+
+def test_rule09_fails_not_implemented_when_no_group_sync_is_ever_reported() -> None:
+    result = only("RULE-09", without_group_syncs(dr_run()))
+    assert result.verdict == Verdict.FAIL
+    assert result.reason.startswith("not implemented: no observation reported a TPD_RemoteGroupSynchronized")
+    assert result.violation_count == 15
+    assert result.violations[0]["message"] == "no TPD_RemoteGroupSynchronized reported for group rcg"
+    # also without a failover: the class is missing whatever the stage
+    natural = [o for o in without_group_syncs(dr_run()) if o.cli and not o.cli.role.endswith("-Rev")]
+    assert only("RULE-09", natural).verdict == Verdict.FAIL
+
+
+def test_rule09_fails_when_the_group_sync_vanishes_in_some_observations() -> None:
+    run = dr_run()
+    run[4] = replace(run[4], cim=replace(run[4].cim, group_syncs=()))
+    result = only("RULE-09", run)
+    assert result.verdict == Verdict.FAIL
+    assert not result.reason.startswith("not implemented")
+    assert [v["seq"] for v in result.violations] == [5]
+    assert "no TPD_RemoteGroupSynchronized reported for group rcg.r1234" in result.reason
+
+
+def test_rule09_refused_read_is_a_violation() -> None:
+    from harness.observe import CimRefusal
+
+    refusal = CimRefusal("References TPD_RemoteGroupSynchronized", "group rcg", "CIM_ERR_INVALID_PARAMETER",
+                         "unknown ResultClass")  # fmt: skip
+    run = [replace(o, cim=replace(o.cim, group_syncs=(), refusals=(refusal,))) if o.cim else o for o in dr_run()]
+    result = only("RULE-09", run)
+    assert result.verdict == Verdict.FAIL
+    assert result.reason.startswith("not implemented: ")
+    assert "answered CIM_ERR_INVALID_PARAMETER: unknown ResultClass" in result.reason
+
+
+def test_rule09_backup_groups_need_no_group_sync() -> None:
+    obs = make_obs(1, "secondary", "Secondary", "Stopped", (2, 2, 3), status="Backup", group_syncs=())
+    result = only("RULE-09", [obs])
+    assert result.verdict == Verdict.SKIPPED and result.reason.startswith("not exercised")
+
+
+def test_rule02_fails_not_implemented_when_role_reversed_is_never_reported() -> None:
+    run = [
+        replace(o, cim=replace(o.cim, pairs=tuple(
+            replace(p, properties={k: v for k, v in p.properties.items() if k != "RoleReversed"},
+                    omitted=(*p.omitted, "RoleReversed")) for p in o.cim.pairs)))
+        for o in dr_run()
+    ]  # fmt: skip
+    result = only("RULE-02", run)
+    assert result.verdict == Verdict.FAIL
+    assert result.reason.startswith("not implemented: no TPD_RemoteStorageSynchronized instance carried")
+    assert "RoleReversed not reported" in result.reason
+    one_missing = dr_run()
+    one_missing[0] = run[0]
+    partial = only("RULE-02", one_missing)
+    assert partial.verdict == Verdict.FAIL and not partial.reason.startswith("not implemented")
+
+
+def link_down_without_entities() -> list[Observation]:
+    """The provider keeps naming the peer's volume while the link is down, without UndiscoveredElement."""
+    run = dr_run()
+    out = []
+    for obs in run:
+        if obs.cli is not None and obs.cli.target_status != "ready":
+            pairs = tuple(
+                replace(p, system_element_class="TPD_StorageVolume", synced_element_class="TPD_StorageVolume",
+                        properties={**p.properties, "UndiscoveredElement": None})
+                for p in obs.cim.pairs
+            )  # fmt: skip
+            obs = replace(obs, cim=replace(obs.cim, pairs=pairs))
+        out.append(obs)
+    return out
+
+
+def test_rule04_fails_not_implemented_when_no_entity_ever_appears() -> None:
+    probe = {"array": "secondary", "t": 3.5, "associators_found_entity": False, "enumerate_found_entity": False,
+             "getinstance_found_entity": False}  # fmt: skip
+    result = only("RULE-04", link_down_without_entities(), context(probes=[probe]))
+    assert result.verdict == Verdict.FAIL
+    assert result.reason.startswith("not implemented: TPD_ReplicationEntity: while the link was down")
+    assert "Associators did not return the TPD_ReplicationEntity" in result.reason
+    skipped = only("RULE-04", link_down_without_entities())
+    assert skipped.verdict == Verdict.SKIPPED and "link was down in 3 observations" in skipped.reason

@@ -244,14 +244,15 @@ def test_selection_by_row_id_and_tag_runs_only_those_rows(tmp_path: Path) -> Non
     # selected but not seen, so the run is incomplete, not conformant
     assert proc.returncode == 3, output(proc)
     document = json.loads((report / "results.json").read_text())
-    assert document["verdict"] == "incomplete" and document["headline"].startswith("INCOMPLETE: 2 rows"), document
+    assert document["verdict"] == "incomplete" and document["overall"]["counts"] == {"pass": 8, "skipped": 2}, document
+    assert document["headline"].startswith("INCOMPLETE: ") and "skipped (not exercised: " in document["headline"]
     assert proc.stdout.strip().splitlines()[-1] == document["headline"]
     rows = results(report)
     assert list(rows) == ALL_IDS, "results.json lists every documented id"
     selected = {"T106-06", *RULES}
     assert rows["T106-06"]["verdict"] == "pass", rows["T106-06"]
     for rule in RULES:
-        assert rows[rule]["verdict"] in ("pass", "not_observed", "skipped"), rows[rule]
+        assert rows[rule]["verdict"] in ("pass", "skipped"), rows[rule]  # skipped: "not exercised: ..."
         assert NOT_SELECTED not in rows[rule]["reason"]
     for row_id in set(ALL_IDS) - selected:
         assert rows[row_id]["verdict"] == "skipped", rows[row_id]
@@ -412,9 +413,10 @@ def test_real_config_without_allow_disruptive_runs_only_natural_rows(tmp_path: P
     # rules see only natural observations: RULE-04 (link down) and RULE-09 (failover) cannot be exercised
     assert {r: rows[r]["verdict"] for r in RULES} == {
         **dict.fromkeys(RULES, "pass"),
-        "RULE-04": "not_observed",
-        "RULE-09": "not_observed",
+        "RULE-04": "skipped",
+        "RULE-09": "skipped",
     }
+    assert all(rows[r]["reason"].startswith("not exercised: ") for r in ("RULE-04", "RULE-09"))
     document = json.loads((report / "results.json").read_text())
     # a lab-style target, but the arrays are the simulator, which says so through CIM: the manifest and the
     # report never present simulated arrays as real ones

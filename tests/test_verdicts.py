@@ -213,11 +213,12 @@ def test_in_progress_not_observed_when_the_window_had_no_sample() -> None:
     )
 
 
-def test_in_progress_not_observed_when_every_sample_had_an_error() -> None:
+def test_in_progress_error_when_every_sample_failed_to_read() -> None:
+    """A connection that broke says nothing about the state: ERROR, not NOT_OBSERVED."""
     samples = [make_obs(1, cim_error="connection refused"), make_obs(2, cli_error="ssh timeout")]
     result = judge_in_progress(exp_t107_02(), samples, window=(1.0, 2.5))
-    assert result.verdict == Verdict.NOT_OBSERVED
-    assert "1.5 s failover window" in result.reason
+    assert result.verdict == Verdict.ERROR
+    assert "1.5 s failover window: the array could not be read" in result.reason
     assert "CIM: connection refused (1 sample)" in result.reason
     assert "CLI: ssh timeout (1 sample)" in result.reason
 

@@ -33,7 +33,7 @@ from pywbem import (
 )
 
 from harness.mock import cim_paths as P
-from harness.mock.cim_deviate import CimDeviations
+from harness.mock.cim_deviate import CimDeviations, instance_deviations
 from harness.mock.cim_interop import interop_instances
 from harness.mock.cim_methods import METHODS, capabilities_method
 from harness.mock.cim_repo import ClassRepository, class_repository
@@ -88,7 +88,7 @@ class ArrayCIMBackend:
         self._static_links = self._index_static_links()
         system = self._static_index[(namespace.lower(), P.object_key(P.system_path(arr, namespace)))]
         changes = CimDeviations(deviations or Deviations(), self.repo.info(P.PAIR_SYNC), world, array)
-        self.vendor = VendorView(
+        vendor = VendorView(
             world,
             array,
             namespace,
@@ -96,6 +96,7 @@ class ArrayCIMBackend:
             system=lambda: Found(P.SYSTEM, P.system_path(arr, namespace), lambda want: _fresh(system, want)),
             changes=changes if changes.active else None,
         )
+        self.vendor = instance_deviations(vendor, deviations, world, array)
 
     # ================================================================ classes
     def GetClass(

@@ -572,7 +572,9 @@ class World:
                 self._busy_check(rep, group)
                 peer.role = Role.SECONDARY_REV
                 self._begin_operation(rep, Operation.RECOVER, array)
-                self._start_sync(rep, resync=True, duration=self._duration(Operation.RECOVER))
+                # the recover task ends after `recover` seconds; the data it started moving may take longer
+                resync = max(self._duration(Operation.RECOVER), self.durations.resync)
+                self._start_sync(rep, resync=True, duration=resync)
 
     def restore(self, array: str, group: str, target: str | None = None) -> None:
         with self.lock:
