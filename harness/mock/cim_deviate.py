@@ -13,7 +13,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, CIMIns
 
 from harness.mock import cim_paths as P
 from harness.mock.cim_repo import ClassInfo, PropInfo
-from harness.mock.cim_vendor import Found, Link, VendorView, Want
+from harness.mock.cim_vendor import AssocFilter, Found, Link, VendorView, Want, any_association
 from harness.mock.deviations import DeviationError, Deviations, StateFacts, facts_for
 from harness.mock.world import Replication, VolumePair, World
 
@@ -224,9 +224,9 @@ class DeviatingView:
             return None
         return self.inner.resolve(P.sync_path(P.PAIR_SYNC, synced, system, path.namespace))
 
-    def links(self, path: CIMInstanceName) -> list[Link]:
+    def links(self, path: CIMInstanceName, assoc_ok: AssocFilter = any_association) -> list[Link]:
         out: list[Link] = []
-        for link in self.inner.links(path):
+        for link in self.inner.links(path, assoc_ok):
             classname = link.assoc.classname.lower()
             if classname == P.PAIR_SYNC.lower():
                 out.extend(self._pair_links(link))

@@ -28,7 +28,7 @@ Changes = Callable[[Replication, VolumePair], tuple[dict[str, object], set[str]]
 AssocFilter = Callable[[str], bool]  # association class name -> wanted
 
 
-def _any(classname: str) -> bool:
+def any_association(classname: str) -> bool:
     return True
 
 
@@ -342,7 +342,7 @@ class VendorView:
         seq = self._members(reps).index(vol.name) + 1
         return Link(self.member(group, vol, seq), "Member", "Collection", self.group(group))
 
-    def links(self, path: CIMInstanceName, assoc_ok: AssocFilter = _any) -> list[Link]:
+    def links(self, path: CIMInstanceName, assoc_ok: AssocFilter = any_association) -> list[Link]:
         """Associations referencing the local volume, group or system `path` names ([] for other objects),
         of the association classes `assoc_ok` accepts (the others are not even built)."""
         key = path.classname.lower()
