@@ -23,7 +23,7 @@ from harness.config import ConfigError, TargetConfig
 from harness.drive import NATURAL, PASS_THROUGH, Leg, NoPath, StageGraph, Step, command_text
 from harness.instance_set import instance_set_problems
 from harness.observe import Observation, Timeline
-from harness.poll import ArrayProbe, Poller
+from harness.poll import ArrayProbe, Poller, group_state
 from harness.rules import RuleContext, check_rules, table106_from_spec
 from harness.session import NATURAL_ROLES, PreflightError, Session, natural_problems
 from harness.spec import load_spec
@@ -41,6 +41,10 @@ from harness.verdicts import skipped as skipped_result
 
 Progress = Callable[[str], None]
 LINK_DOWN_STAGES = ("primary_down", "recover_failed")
+
+
+TEARDOWN_ATTEMPTS = 3
+"""Ways back to natural tried, each planned from what the arrays show at its start."""
 
 
 class StageError(Exception):
@@ -172,41 +176,122 @@ class Journey:
                 self.session.close()
 
     def _teardown(self) -> None:
-        self.progress(f"teardown: returning {self.group} to its natural state from {self.current}")
+        """Back to natural, planned from what the arrays show now (never from the last stage the harness
+        completed: an interrupted command may have gone through, or may still be running). A way back that
+        goes wrong is planned again from what the arrays then show. Never raises; always sets final_state."""
         problems: list[str] = []
-        try:
-            if self.current != NATURAL:
-                self.reach(NATURAL)
-            if self.last_visit and self.last_visit.error:
-                problems.append(self.last_visit.error)
-        except StageError as exc:
-            problems.append(str(exc))
+        for attempt in range(1, TEARDOWN_ATTEMPTS + 1):
+            problems = self._teardown_attempt()
+            if not problems or attempt == TEARDOWN_ATTEMPTS:
+                break
+            self.progress(f"teardown attempt {attempt} did not get back ({'; '.join(problems)}); looking again")
         problems += self._natural_now()
         self.final_state = {
             "natural": not problems,
             "stage": self.current,
             "problems": problems,
-            "commands_to_run": [] if not problems else self._manual_restore_commands(),
+            "commands_to_run": [] if not problems else self.commands_to_run(),
         }
         if problems:
-            self.progress("teardown could not confirm the natural state: " + "; ".join(problems))
+            self.progress("TEARDOWN COULD NOT CONFIRM THE NATURAL STATE: " + "; ".join(problems))
             for cmd in self.final_state["commands_to_run"]:
                 self.progress(f"  to restore by hand: {cmd}")
         else:
             self.progress("teardown: group back in its natural state")
 
+    def _teardown_attempt(self) -> list[str]:
+        try:
+            self.current = self._settled_stage()
+            self.progress(f"teardown: the arrays show stage {self.current}; returning {self.group} to natural")
+            if self.current == NATURAL:
+                return []
+            self.last_visit = None
+            visit = self.reach(NATURAL)
+            return [str(visit.error or visit.timeout)] if visit.error or visit.timeout else []
+        except StageError as exc:
+            self.current = "unknown"
+            return [str(exc)]
+        except Exception as exc:  # teardown reports; it never takes the results down with it
+            self.current = "unknown"
+            return [f"teardown failed: {type(exc).__name__}: {exc}"]
+
+    def _fresh_views(self, since: float) -> dict[str, Observation]:
+        """One observation of each array taken after `since` (waits up to the default time limit)."""
+        assert self.poller is not None
+        latest: dict[str, Observation] = {}
+
+        def fresh() -> bool | None:
+            for key in self._observed():
+                obs = self._latest(key, since)
+                if obs is None:
+                    return None
+                latest[key] = obs
+            return True
+
+        self.poller.wait_for(fresh, since + self.config.time_limits.default)
+        return latest
+
+    def _settled_stage(self) -> str:
+        """The stage the arrays show once it stops moving: the same CLI state in `settle_samples` fresh rounds
+        and that stage's entry condition met (a command the harness no longer waits for may still be
+        running on the array: a recover still resyncing, or failing half way)."""
+        started = self.now()
+        previous: tuple[Any, ...] | None = None
+        agreeing = 0
+        while True:
+            latest = self._fresh_views(self.now())
+            views = {k: o.cli for k, o in latest.items() if o.cli is not None}
+            state = tuple(sorted((k, group_state(v)) for k, v in views.items()))
+            agreeing = agreeing + 1 if state == previous else 1
+            previous = state
+            stage = infer_stage(views, self.config.topology)
+            entered = stage is not None and not self._entry_condition(stage)(dict(latest))
+            if entered and agreeing >= self.config.polling.settle_samples:
+                return stage  # type: ignore[return-value]
+            limit = self.config.time_limits.for_stage((stage or "").split(":")[0].removesuffix("_failed"))
+            if self.now() >= started + max(limit, self.config.time_limits.default):
+                summary = "; ".join(f"{k}: {v.role}/{v.status} target {v.target_status}" for k, v in views.items())
+                where = f"looks like {stage} but its entry condition was not met" if stage else "cannot be placed"
+                raise StageError(f"the pair {where} ({summary or 'no CLI view'})")
+
     def _natural_now(self) -> list[str]:
-        assert self.session is not None
+        """What keeps the group from its natural state, from observations taken now."""
+        latest = self._fresh_views(self.now())
         problems = []
-        for key in self.session.observed_keys():
-            latest = self._latest(key)
-            if latest is None or latest.cli is None:
-                problems.append(f"{key}: no CLI observation ({latest.cli_error if latest else 'none'})")
-                continue
-            problems += natural_problems(key, latest.cli, self.config.topology)
+        for key in self._observed():
+            obs = latest.get(key)
+            if obs is None:
+                problems.append(f"{key}: not observed after teardown (no answer within the time limit)")
+            elif obs.cli is None:
+                problems.append(f"{key}: no CLI observation ({obs.cli_error})")
+            else:
+                problems += natural_problems(key, obs.cli, self.config.topology)
         return problems
 
-    def _manual_restore_commands(self) -> list[str]:
+    def commands_to_run(self) -> list[str]:
+        """What to do by hand to bring the group back: the planner's way from the stage the arrays show,
+        else the generic sequence with the conditions under which each command applies."""
+        assert self.session is not None
+        names = {k: h.group_name for k, h in self.session.arrays.items()}
+        views = {k: o.cli for k, o in self._fresh_views(self.now()).items() if o.cli is not None}
+        stage = infer_stage(views, self.config.topology) or self.current
+        if self.graph is not None and stage not in ("unknown", NATURAL):
+            try:
+                legs = self.graph.plan(stage, NATURAL)
+            except NoPath:
+                legs = []
+            steps = [step for leg in legs for step in leg.steps]
+            if steps:
+                return [self._by_hand(step, names) for step in steps]
+        return self._generic_restore_commands()
+
+    def _by_hand(self, step: Step, names: dict[str, str]) -> str:
+        if step.kind == "command":
+            return step.describe(names)
+        kind = (self.config.action_specs(self.group).get(step.name) or {}).get("kind", "not configured")
+        return f"{step.kind} {step.name}: bring it about by hand (the configured action is {kind}), then go on"
+
+    def _generic_restore_commands(self) -> list[str]:
         assert self.session is not None
         secondary = self.session.arrays.get("secondary")
         primary = self.session.arrays["primary"]
@@ -237,9 +322,8 @@ class Journey:
             return visit
         assert self.graph is not None
         if self.current == "unknown":
-            self.current = self._infer_stage()
+            self.current = self._settled_stage()
             self.progress(f"the pair looks like stage {self.current}; planning from there")
-            self._await_entry(self.current)  # e.g. a recover whose volumes still resync
         try:
             legs = self.graph.plan(self.current, stage)
         except NoPath as exc:
@@ -473,28 +557,6 @@ class Journey:
             "recover": started_synced,
             "recover_failed": recover_failed,
         }.get(stage, nothing)
-
-    def _infer_stage(self) -> str:
-        """Where the pair is, from the latest CLI views, after a step went wrong (pair topology)."""
-        assert self.poller is not None
-        since = self.now()
-        latest: dict[str, Observation] = {}
-
-        def fresh() -> bool | None:
-            for key in self._observed():
-                obs = self._latest(key, since)
-                if obs is None:
-                    return None
-                latest[key] = obs
-            return True
-
-        self.poller.wait_for(fresh, since + self.config.time_limits.default)
-        views = {k: o.cli for k, o in latest.items() if o.cli is not None}
-        stage = infer_stage(views, self.config.topology)
-        if stage is None:
-            summary = "; ".join(f"{k}: {v.role}/{v.status} target {v.target_status}" for k, v in views.items())
-            raise StageError(f"the pair is in a state the planner cannot place ({summary or 'no CLI view'})")
-        return stage
 
     def _during(self, array: str, start: float, end: float) -> list[Observation]:
         """Samples taken entirely while the command ran (one that ends after it may show the result)."""

@@ -96,7 +96,7 @@ class Poller:
         if cli_view is not None:
             after, _, more = self._read_cli(probe)
             refs += more
-            consistent = after is not None and _group_state(after) == _group_state(cli_view)
+            consistent = after is not None and group_state(after) == group_state(cli_view)
         return Observation(
             array=probe.array,
             seq=-1,
@@ -174,5 +174,6 @@ class Poller:
                 self._changed.wait(timeout=min(self.interval, max(0.01, deadline - now)))
 
 
-def _group_state(view: CliView) -> tuple[object, ...]:
+def group_state(view: CliView) -> tuple[object, ...]:
+    """What of a group's CLI view changes when its state does (role, status, link, volumes)."""
     return (view.role, view.status, view.target_status, tuple(v.sync_status for v in view.volumes))

@@ -175,7 +175,7 @@ class Run:
             journey.teardown()
         except KeyboardInterrupt:
             journey.torn_down = True
-            commands = journey._manual_restore_commands()
+            commands = journey.commands_to_run()
             journey.final_state = {
                 "natural": False,
                 "stage": journey.current,
