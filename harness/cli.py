@@ -103,6 +103,20 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("--pubkey", metavar="KEY", help="with --verify: the signature must be by this public key")
     bundle.set_defaults(handler=_bundle)
 
+    restore = commands.add_parser(
+        "restore",
+        help="return a group to its natural state from wherever it is (a lab pair left failed over)",
+        description="Connect with a run's preflight (identity, targets, the group on every array; not its "
+        "state), see which stage the arrays show, and drive the group back to natural, printing each command. "
+        "Needs `safety: disruptive: true` in the file and --allow-disruptive. Exit 0: natural afterwards; "
+        "2: usage or configuration; 4: not natural (the commands to run by hand are printed).",
+    )
+    restore.add_argument("--config", metavar="FILE", required=True, help="target configuration YAML")
+    restore.add_argument("--group", metavar="G", help="the group (default: the config's first group)")
+    restore.add_argument("--allow-disruptive", action="store_true", help="consent to DR commands and actions")
+    restore.add_argument("--report-dir", metavar="DIR", help="where the transcript goes (default reports/<time>)")
+    restore.set_defaults(handler=_restore)
+
     mock = commands.add_parser("mock", help="the built-in simulated arrays")
     mock_commands = mock.add_subparsers(title="mock commands")
     serve = mock_commands.add_parser(
@@ -184,6 +198,12 @@ def _run(args: argparse.Namespace) -> int:
         rerun=args.rerun,
     )
     return run_suite(request)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from harness.restore import restore_group
+
+    return restore_group(args.config, args.group, args.allow_disruptive, args.report_dir)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -87,8 +87,9 @@ class RunContext:
 
 
 class Journey:
-    def __init__(self, ctx: RunContext, group: str) -> None:
+    def __init__(self, ctx: RunContext, group: str, require_natural: bool = True) -> None:
         self.ctx = ctx
+        self.require_natural = require_natural
         self.config = ctx.config
         self.group = group
         self.progress = ctx.progress
@@ -122,8 +123,9 @@ class Journey:
     def _start(self) -> None:
         self.progress(f"connecting to {', '.join(self.config.array_keys)}")
         self.session = Session.open(self.config, self.transcript)
-        self.session.preflight(self.group, self.progress)
-        self.progress(f"preflight passed: group {self.group} natural on every array")
+        self.session.preflight(self.group, self.progress, self.require_natural)
+        natural = " natural" if self.require_natural else ""
+        self.progress(f"preflight passed: group {self.group}{natural} on every array")
         control = self.config.simulator_control()
         self.actions = ActionRunner(
             self.config.action_specs(self.group),

@@ -82,7 +82,7 @@ class Run:
         """A disruptive run against real arrays holds one lock per array (`harness.lock`)."""
         if not self.allow_disruptive or self.config.is_simulated:
             return True
-        arrays = [(key, _array_id(self.config.array(key))) for key in self.config.array_keys]
+        arrays = [(key, array_id(self.config.array(key))) for key in self.config.array_keys]
         try:
             self.locks.acquire(arrays, holder_info(self.report_dir))
         except ArrayInUse as exc:
@@ -216,7 +216,7 @@ class Run:
         }
 
 
-def _array_id(array: ArrayConfig) -> str:
+def array_id(array: ArrayConfig) -> str:
     """What identifies an array across runs: its serial, else its name, else its SSH address."""
     identity = array.identity
     if identity is not None and (identity.serial or identity.system_name):

@@ -96,7 +96,11 @@ class Session:
         return {"sync_secondary": "periodic_secondary", "periodic_secondary": "sync_secondary",
                 "primary": "sync_secondary"}  # fmt: skip
 
-    def preflight(self, group: str, progress: Callable[[str], None] | None = None) -> None:
+    def preflight(
+        self, group: str, progress: Callable[[str], None] | None = None, require_natural: bool = True
+    ) -> None:
+        """Identity of every array, the target toward each peer, the group on every array and (unless
+        `require_natural` is off, as for `smis-harness restore`) the group in its natural state."""
         problems: list[str] = []
         for handle in self.arrays.values():
             problems += self._identity_problems(handle)
@@ -112,7 +116,8 @@ class Session:
             problems += self._group_problems(handle, group)
         if problems:
             raise PreflightError("; ".join(problems))
-        problems += self._natural_state_problems()
+        if require_natural:
+            problems += self._natural_state_problems()
         if problems:
             raise PreflightError("; ".join(problems))
 
