@@ -297,13 +297,15 @@ def _mock_serve(args: argparse.Namespace) -> int:
         if args.write_config:
             from harness.mock.lab_config import write_lab_config
 
-            written = write_lab_config(Path(args.write_config), sim.describe(), sim.world.durations)
+            try:
+                written = write_lab_config(Path(args.write_config), sim.describe(), sim.world.durations)
+            except OSError as exc:
+                print(f"smis-harness mock serve: cannot write --write-config {args.write_config}: "
+                      f"{exc.strerror or exc} ({exc.filename or args.write_config})", file=sys.stderr)  # fmt: skip
+                return EXIT_USAGE
         print(json.dumps(sim.describe()), flush=True)
         while not stop.wait(0.5):
             pass
-    except OSError as exc:
-        print(f"smis-harness mock serve: cannot write --write-config {args.write_config}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     finally:
         sim.stop()
         for path in written:
