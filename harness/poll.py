@@ -263,33 +263,27 @@ class TransientCheck:
         return f"WARNING {head}: {self._problem()}"
 
     def _problem(self) -> str:
-        half = self.transient / 2
-        if self.min_gap >= self.transient:
-            return (
-                f"cannot be caught: polling.min_gap {_s(self.min_gap)} is not shorter than the transient, so at most "
-                f"one sample may start inside it and none is sure to; set polling.min_gap to at most {_s(half)}"
-            )
-        gap_advice = (
-            f"; polling.min_gap {_s(self.min_gap)} is more than half the transient: set it to at most {_s(half)} "
-            f"so that samples of up to {_s(half)} catch it"
-            if self.min_gap > half
-            else ""
-        )
-        slow = self.slow_arrays()
-        if not slow:
-            return (
-                f"caught only if one sample takes at most {_s(self.longest_sample)}{gap_advice} "
-                "(preflight measures the sample time)"
-            )
+        half, gap = self.transient / 2, self.min_gap
+        parts = []
+        advice = f"set polling.min_gap to at most {_s(half)}"
+        if gap >= self.transient:
+            parts.append(f"polling.min_gap {_s(gap)} is not shorter than the transient, so no sample is sure to "
+                         f"land inside it: {advice}")  # fmt: skip
+        elif gap > half:
+            parts.append(f"polling.min_gap {_s(gap)} is more than half the transient, so only samples of at most "
+                         f"{_s(self.longest_sample)} catch it for sure: {advice}")  # fmt: skip
         times = self.sample_times or {}
-        measured = ", ".join(f"{_s(times[a])} on {a}" for a in slow)
-        return (
-            f"may be missed (the row is then NOT_OBSERVED, never a guess): one sample takes {measured}, and a "
-            f"sample lands inside a {_s(self.transient)} window for sure only if it takes at most "
-            f"{_s(self.longest_sample)}{gap_advice}; no polling interval shortens a sample (a CIM read and two "
-            "showrcopy reads): make the state last longer on the arrays (more data to resynchronise) or expect it "
-            "to be seen only sometimes"
-        )
+        slow = [a for a in dict.fromkeys(a for _, a in self.rows) if a in times and times[a] > half]
+        if slow:
+            measured = ", ".join(f"{_s(times[a])} on {a}" for a in slow)
+            parts.append(
+                f"one sample takes {measured}, more than the {_s(half)} a sure catch allows whatever the polling "
+                "settings (a sample is a CIM read and two showrcopy reads): make the state last longer on the "
+                "arrays (more data to resynchronise) or expect the row to be NOT_OBSERVED at times (never a guess)"
+            )
+        elif self.sample_times is None:
+            parts.append("preflight measures how long a sample takes")
+        return "; ".join(parts)
 
 
 def window_rows(rows: Iterable[Any], topology: str) -> list[tuple[str, str, str]]:

@@ -229,3 +229,39 @@ def test_write_config_into_a_missing_directory_is_a_clear_error(tmp_path: Path) 
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 2 and str(target) in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert done.stdout == "", "no JSON line: the arrays are not served"
+
+
+# --------------------------------------------------------------------------- polling slower than the transients
+
+
+def test_a_2_s_interval_still_catches_every_short_in_progress_state(tmp_path: Path) -> None:
+    """The four in-progress rows whose commands take 1-2 s on the simulated pair (start, failover, restore)
+    were NOT_OBSERVED with a 2 s interval before samples followed back to back while a command runs."""
+    document = yaml.safe_load((Path(__file__).parents[1] / "fixtures" / "mock-pair.yaml").read_text())
+    document["polling"] = {"interval": 2, "settle_samples": 1}
+    config = tmp_path / "slow.yaml"
+    config.write_text(yaml.safe_dump(document))
+    report = tmp_path / "report"
+    rows = ["T106-02", "T107-02", "T107-11", "T107-14"]
+    done = subprocess.run([*CLI, "run", "--config", str(config), "--report-dir", str(report), *rows],
+                          capture_output=True, text=True, timeout=600, env=client_env())  # fmt: skip
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    verdicts = {r["id"]: r for r in json.loads((report / "results.json").read_text())["rows"]}
+    assert {i: verdicts[i]["verdict"] for i in rows} == dict.fromkeys(rows, "pass"), verdicts
+
+
+def test_dry_run_warns_which_rows_the_polling_cannot_catch_and_what_would(tmp_path: Path) -> None:
+    document = yaml.safe_load((Path(__file__).parents[1] / "fixtures" / "mock-pair.yaml").read_text())
+    document["polling"] = {"interval": 2, "min_gap": 1.5, "transients": {"failover": 1, "recover": 60}}
+    config = tmp_path / "gap.yaml"
+    config.write_text(yaml.safe_dump(document))
+    done = subprocess.run([*CLI, "run", "--config", str(config), "--dry-run"], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    warnings = [line.strip() for line in done.stdout.splitlines() if "WARNING" in line]
+    assert len(warnings) == 3, done.stdout  # start, failover, restore: 1 s each; recover: 60 s is fine
+    failover = next(w for w in warnings if w.startswith("WARNING failover"))
+    assert "T107-02" in failover and "polling.min_gap 1.5 s" in failover and "at most 0.5 s" in failover, failover
+    assert any("T106-02" in w for w in warnings) and any("T107-11, T107-14" in w for w in warnings), warnings
+    default = subprocess.run([*CLI, "run", "--dry-run"], capture_output=True, text=True, timeout=120)
+    assert "polling:" in default.stdout and "WARNING" not in default.stdout, default.stdout

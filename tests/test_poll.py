@@ -293,13 +293,14 @@ def test_a_min_gap_as_long_as_the_transient_cannot_catch_it() -> None:
     assert not found["failover"].ok and not found["start"].ok and not found["restore"].ok
     assert found["recover"].ok
     text = found["failover"].describe()
-    assert text.startswith("WARNING") and "T107-02" in text and "cannot be caught" in text, text
-    assert "polling.min_gap 1.2 s" in text and "at most 0.5 s" in text, text
+    assert text.startswith("WARNING") and "T107-02" in text and "no sample is sure to land inside it" in text, text
+    assert "polling.min_gap 1.2 s" in text and "set polling.min_gap to at most 0.5 s" in text, text
+    assert "preflight measures" in text
 
 
 def test_a_min_gap_over_half_the_transient_narrows_what_catches_it() -> None:
     text = checks(0.8)["failover"].describe()
-    assert text.startswith("WARNING") and "at most 0.2 s" in text and "set it to at most 0.5 s" in text, text
+    assert text.startswith("WARNING") and "at most 0.2 s" in text and "polling.min_gap to at most 0.5 s" in text, text
 
 
 def test_a_slow_sample_is_named_with_its_array_and_rows() -> None:
@@ -308,4 +309,6 @@ def test_a_slow_sample_is_named_with_its_array_and_rows() -> None:
     assert found["restore"].ok  # 0.7 s samples fit a 1.5 s restore transient
     text = found["failover"].describe()
     assert "0.7 s on secondary" in text and "T107-02" in text and "NOT_OBSERVED" in text, text
-    assert "at most 0.5 s" in text and "primary" not in text.split("T107-02")[1], text
+    assert "more than the 0.5 s" in text and "primary" not in text.split("T107-02")[1], text
+    both = checks(1.2, {"secondary": 0.7})["failover"].describe()
+    assert "polling.min_gap to at most 0.5 s" in both and "0.7 s on secondary" in both, both
