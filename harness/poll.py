@@ -55,7 +55,7 @@ class Poller:
         seq: Iterator[int] | None = None,
         group: str | None = None,
         clock: Callable[[], float] = time.monotonic,
-        min_gap: float = 0.05,
+        min_gap: float = 0.1,
     ) -> None:
         self.probes = probes
         self.timeline = timeline

@@ -94,7 +94,7 @@ class Transients(_Strict):
 class Polling(_Strict):
     interval: float = Field(default=0.25, ge=0.01, le=3600)
     """Seconds between the starts of two observations of an array while no command runs."""
-    min_gap: float = Field(default=0.05, ge=0, le=3600)
+    min_gap: float = Field(default=0.1, ge=0, le=3600)
     """While a command runs, observations follow back to back, at least this many seconds apart (start to start)."""
     settle_samples: int = Field(default=3, ge=1, le=1000)
     """Consecutive identical observations that count as a settled state."""

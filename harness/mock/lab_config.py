@@ -87,7 +87,7 @@ def lab_document(describe: Mapping[str, Any], files: Mapping[str, Path], duratio
         "arrays": {key: _array(key, info, files) for key, info in describe["arrays"].items()},
         "polling": {
             "interval": 0.25,
-            "min_gap": 0.05,
+            "min_gap": 0.1,
             "settle_samples": 3,
             "transients": {
                 "start": min(durations.resync, durations.initial_sync),
