@@ -21,7 +21,7 @@ from harness.report.junit import add_overall_verdict
 from harness.report_dir import ReportDirError, prepare_report_dir
 from harness.rerun import RerunError, rerun_plan
 from harness.results import merge_group_runs
-from harness.spec import load_spec
+from harness.spec import Row, load_spec
 
 
 @dataclass
@@ -198,7 +198,7 @@ def print_plan(target: TargetConfig, request: RunRequest) -> None:
     _print_polling(target, rows)
 
 
-def _print_polling(target: TargetConfig, rows: list) -> None:  # type: ignore[type-arg]
+def _print_polling(target: TargetConfig, rows: list[Row]) -> None:
     polling = target.polling
     checks = transient_checks(window_rows(rows, target.topology), polling.transients.model_dump(), polling.min_gap)
     if not checks:
