@@ -77,6 +77,7 @@ def write_lab_config(path: Path, describe: Mapping[str, Any], durations: Duratio
 def lab_document(describe: Mapping[str, Any], files: Mapping[str, Path], durations: Durations) -> dict[str, Any]:
     """The configuration as a plain document (secret files named relative to the configuration's directory)."""
     ctl = [sys.executable, "-m", "harness.cli", "mock", "ctl", "--control", str(files["control"])]
+    group = 'group="{group}"'  # quoted: sent as text whatever the name reads as
 
     def script(action: str, *fields: str) -> dict[str, Any]:
         return {"kind": "script", "command": [*ctl, action, *fields], "timeout": 30}
@@ -111,9 +112,9 @@ def lab_document(describe: Mapping[str, Any], files: Mapping[str, Path], duratio
         "faults": {
             "recover_fails": script("fail_next", "operation=recover"),
             "restore_fails": script("fail_next", "operation=restore"),
-            "sync_status_new": script("reset_to_new", "array=primary", "group={group}"),
-            "sync_status_notsynced": script("force_sync_status", "array=primary", "group={group}", "status=NotSynced"),
-            "sync_status_stale": script("force_sync_status", "array=primary", "group={group}", "status=Stale"),
+            "sync_status_new": script("reset_to_new", "array=primary", group),
+            "sync_status_notsynced": script("force_sync_status", "array=primary", group, "status=NotSynced"),
+            "sync_status_stale": script("force_sync_status", "array=primary", group, "status=Stale"),
         },
         "safety": {"disruptive": True},
     }
