@@ -198,7 +198,9 @@ def test_run_on_the_written_config_takes_the_lab_path_passes_every_pair_row_and_
     assert {i: verdicts.get(i) for i in PAIR_ROWS} == dict.fromkeys(PAIR_ROWS, "pass"), shown[-6000:]
     assert {v for i, v in verdicts.items() if i.startswith("SLD")} == {"skipped"}
     manifest = document["manifest"]
-    assert manifest["simulated"] is False and manifest["disruptive_allowed"] is True
+    assert manifest["config"].get("simulated") is None and "started simulated" not in shown, "the lab code path"
+    assert manifest["disruptive_allowed"] is True
+    assert manifest["simulated"] is True, "the provider's own description still says these arrays are simulated"
     kinds = {e["evidence"]["kind"] for e in document["events"] if e["kind"] in ("event_done", "fault_done")}
     assert kinds == {"script"}, "events and faults ran as the lab's scripts"
     assert document["final_state"]["natural"] is True
