@@ -9,16 +9,16 @@ Kinds (from the target config):
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
+
 from harness.array_cli import ArrayCli, CliError
+from harness.mock.control_client import ControlClientError, ControlEndpoint, post_control
 
 
 class ActionError(Exception):
@@ -67,19 +67,10 @@ class ActionRunner:
         if self.control is None:
             raise ActionError(f"action {name}: kind simulator needs the built-in simulated arrays")
         body = {k: v for k, v in spec.items() if k != "kind"}
-        request = urllib.request.Request(
-            self.control.url,
-            data=json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.control.token}", "Content-Type": "application/json"},
-        )
         try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                json.loads(reply.read())
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")
-            raise ActionError(f"action {name}: simulator refused {body}: {detail}") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise ActionError(f"action {name}: simulator control unreachable: {exc}") from None
+            post_control(ControlEndpoint(self.control.url, SecretStr(self.control.token)), body)
+        except ControlClientError as exc:
+            raise ActionError(f"action {name}: {exc}") from None
         return {"request": body}
 
     def _cli(self, name: str, spec: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from harness import __version__
 
@@ -146,7 +147,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--ssh-authorized-keys", metavar="FILE", help="OpenSSH public keys allowed to log in (besides the password)"
     )
+    serve.add_argument(
+        "--write-config",
+        metavar="FILE",
+        help="also write a lab-style target config for these arrays (secrets in mode-600 files beside it)",
+    )
     serve.set_defaults(handler=_mock_serve)
+    ctl = mock_commands.add_parser(
+        "ctl",
+        help="send one request to a running `mock serve`'s control interface",
+        description="Send ACTION with KEY=VALUE fields (e.g. `array_down array=primary`, `link a=primary "
+        "b=secondary up=false`) to the control interface named in FILE (written by `mock serve --write-config`). "
+        "Exit 0: done (the answer is printed); 1: refused; 2: usage error or unreachable.",
+    )
+    ctl.add_argument("--control", metavar="FILE", required=True, help="the control file (url and token)")
+    ctl.add_argument("action", help="array_down, array_up, link, fail_next, force_sync_status, reset_to_new, "
+                     "set_durations, state")  # fmt: skip
+    ctl.add_argument("fields", nargs="*", metavar="KEY=VALUE", help="the action's fields")
+    ctl.set_defaults(handler=_mock_ctl)
     return parser
 
 
@@ -294,12 +312,48 @@ def _mock_serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    written: list[Path] = []
     try:
+        if args.write_config:
+            from harness.mock.lab_config import write_lab_config
+
+            try:
+                written = write_lab_config(Path(args.write_config), sim.describe(), sim.world.durations)
+            except OSError as exc:
+                print(f"smis-harness mock serve: cannot write --write-config {args.write_config}: "
+                      f"{exc.strerror or exc} ({exc.filename or args.write_config})", file=sys.stderr)  # fmt: skip
+                return EXIT_USAGE
         print(json.dumps(sim.describe()), flush=True)
         while not stop.wait(0.5):
             pass
     finally:
         sim.stop()
+        for path in written:
+            path.unlink(missing_ok=True)
+    return EXIT_OK
+
+
+def _mock_ctl(args: argparse.Namespace) -> int:
+    from harness.mock.control_client import (
+        ControlClientError,
+        ControlRefused,
+        post_control,
+        read_control_file,
+        request_body,
+    )
+
+    try:
+        body = request_body(args.action, args.fields)
+        endpoint = read_control_file(Path(args.control))
+    except ControlClientError as exc:
+        print(f"smis-harness mock ctl: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        answer = post_control(endpoint, body)
+    except ControlClientError as exc:
+        print(f"smis-harness mock ctl: {exc}", file=sys.stderr)
+        return EXIT_FAILED if isinstance(exc, ControlRefused) else EXIT_USAGE
+    print(json.dumps(answer))
     return EXIT_OK
 
 

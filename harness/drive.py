@@ -182,6 +182,16 @@ def stage_for_row(table: str, *, stage: str | None, when: str | None, sync_statu
     return NATURAL
 
 
+def window_command(stage: str) -> str | None:
+    """The command whose run is `stage`'s in-progress window (start, failover, recover, restore), if any."""
+    for edges in _edges("primary", "secondary").values():
+        for target, steps in edges:
+            for step in steps:
+                if target == stage and step.window:
+                    return step.name
+    return None
+
+
 def tour_position(stage: str) -> int:
     """Order in which a single pass visits stages: rows are run in this order so no path is replayed."""
     return TOUR.index(stage) if stage in TOUR else len(TOUR)

@@ -23,7 +23,7 @@ from harness.config import ConfigError, TargetConfig
 from harness.drive import NATURAL, PASS_THROUGH, Leg, NoPath, StageGraph, Step, command_text
 from harness.instance_set import instance_set_problems
 from harness.observe import Observation, Timeline
-from harness.poll import ArrayProbe, Poller, group_state
+from harness.poll import ArrayProbe, Poller, group_state, sample_times, transient_checks, window_rows
 from harness.rules import RuleContext, check_rules, table106_from_spec
 from harness.session import NATURAL_ROLES, PreflightError, Session, natural_problems
 from harness.spec import load_spec
@@ -141,8 +141,33 @@ class Journey:
             sink=self.ctx.observation_sink,
             seq=self.ctx.seq,
             group=self.group,
+            min_gap=self.config.polling.min_gap,
         )
         self.poller.start()
+        if self.allow_disruptive:
+            self._check_polling()
+
+    def _check_polling(self) -> None:
+        """Preflight: can the polling catch each command's in-progress state, given how long a sample takes?"""
+        assert self.poller is not None
+        keys = self._observed()
+        wanted = 2  # the first sample of an array may include finding the group
+
+        def sampled() -> bool | None:
+            return True if all(len(self.timeline.of(k)) >= wanted for k in keys) else None
+
+        self.poller.wait_for(sampled, self.now() + self.config.time_limits.default)
+        polling = self.config.polling
+        checks = transient_checks(
+            window_rows(self.spec.rows.values(), self.config.topology),
+            polling.transients.model_dump(),
+            polling.min_gap,
+            sample_times(self.timeline, keys),
+        )
+        for check in checks:
+            self.progress(f"preflight: polling: {check.describe()}")
+        warnings = [c.describe() for c in checks if not c.ok]
+        self.poller.mark("polling_check", ok=not warnings, warnings=warnings)
 
     def _probes(self) -> list[ArrayProbe]:
         assert self.session is not None
@@ -427,10 +452,11 @@ class Journey:
         )
         self.progress(f"  on {handle.key}: {text} (time limit {limit:g}s)")
         self.poller.mark("command", array=handle.key, command=text)
-        if during is None:
-            result = handle.cli.run(text, timeout=limit)
-        else:
-            result = self._run_with_fault(handle.cli, text, limit, during)
+        with self.poller.command():  # samples back to back while it runs
+            if during is None:
+                result = handle.cli.run(text, timeout=limit)
+            else:
+                result = self._run_with_fault(handle.cli, text, limit, during)
         self.poller.mark("command_done", array=handle.key, command=text, status=result.status, transcript=result.ref)
         if step.expect_failure and result.ok:
             raise StageError(f"{text} on {handle.key} succeeded although its failure was armed")

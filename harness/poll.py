@@ -1,17 +1,25 @@
-"""The poller: samples every array (CIM + CLI) at a fixed interval into the run's timeline.
+"""The poller: samples every array (CIM + CLI) into the run's timeline.
 
 One thread per array, so a slow or unreachable array does not stall the others.
+Between commands a sample starts every `interval` seconds; while a command runs
+(`with poller.command():`) samples follow back to back, their starts at least
+`min_gap` apart, so a transient state shorter than the interval is still caught.
 Every observation is appended to the timeline and written to observations.jsonl
 as it is taken (a crash loses nothing already observed). Waiting helpers give
 verdict code new samples with a deadline.
+
+`transient_checks` says, before anything runs, whether the polling can catch each
+command's expected in-progress state (harness.runner's dry-run plan, the journey's preflight).
 """
 
 from __future__ import annotations
 
 import itertools
+import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +27,7 @@ from typing import Any
 from harness.array_cli import ArrayCli, CliError
 from harness.cim import ArrayCim, CimError, GroupHandle
 from harness.cli_read import CliReadError, read_group
+from harness.drive import stage_for_row, window_command
 from harness.observe import CimView, CliView, Observation, Timeline
 
 
@@ -46,10 +55,12 @@ class Poller:
         seq: Iterator[int] | None = None,
         group: str | None = None,
         clock: Callable[[], float] = time.monotonic,
+        min_gap: float = 0.1,
     ) -> None:
         self.probes = probes
         self.timeline = timeline
         self.interval = interval
+        self.min_gap = min_gap
         self.t0 = t0
         self.clock = clock
         self.stage: str | None = None
@@ -59,6 +70,8 @@ class Poller:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._stop = threading.Event()
+        self._pace = threading.Condition()  # wakes sleeping threads when a command starts or the poller stops
+        self._commands = 0  # commands running now
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -69,11 +82,25 @@ class Poller:
 
     def stop(self) -> None:
         self._stop.set()
+        with self._pace:
+            self._pace.notify_all()
         for thread in self._threads:
             thread.join(timeout=30)
 
     def now(self) -> float:
         return self.clock() - self.t0
+
+    @contextmanager
+    def command(self) -> Iterator[None]:
+        """While the block runs (a command is running on some array), every array is sampled back to back."""
+        with self._pace:
+            self._commands += 1
+            self._pace.notify_all()
+        try:
+            yield
+        finally:
+            with self._pace:
+                self._commands -= 1
 
     def _loop(self, probe: ArrayProbe) -> None:
         while not self._stop.is_set():
@@ -83,7 +110,18 @@ class Poller:
             except Exception as exc:  # a poller thread must never die; the error becomes evidence
                 observation = self._broken(probe, exc)
             self.record(observation)
-            self._stop.wait(max(0.0, self.interval - (self.clock() - started)))
+            self._pause(started)
+
+    def _pause(self, started: float) -> None:
+        """Until the next sample is due: `interval` after the last one started, or `min_gap` while a command
+        runs (a command that starts during the pause shortens it at once)."""
+        with self._pace:
+            while not self._stop.is_set():
+                gap = self.min_gap if self._commands else self.interval
+                remaining = started + gap - self.clock()
+                if remaining <= 0:
+                    return
+                self._pace.wait(remaining)
 
     def sample(self, probe: ArrayProbe) -> Observation:
         """CLI, then CIM, then the CLI group state again: if the CLI changed meanwhile, the two interfaces
@@ -177,3 +215,117 @@ class Poller:
 def group_state(view: CliView) -> tuple[object, ...]:
     """What of a group's CLI view changes when its state does (role, status, link, volumes)."""
     return (view.role, view.status, view.target_status, tuple(v.sync_status for v in view.volumes))
+
+
+# --------------------------------------------------------------------------- can the polling catch a transient?
+
+
+@dataclass(frozen=True)
+class TransientCheck:
+    """Whether the polling catches, for sure, the in-progress state of one command.
+
+    A sample counts for an in-progress row only if it starts after the command started and ends before it
+    finished. When the command starts, a sample already under way (started before) is finished first, so the
+    first counted sample starts at most max(min_gap, sample time) after the command and ends one sample time
+    later: a transient of T seconds is caught for sure when max(min_gap, sample time) + sample time <= T.
+    """
+
+    command: str  # start | failover | recover | restore
+    rows: tuple[tuple[str, str], ...]  # (row id, array) of the in-progress rows this command's run decides
+    transient: float  # expected seconds (polling.transients.<command>)
+    min_gap: float
+    sample_times: Mapping[str, float] | None = None  # measured seconds one sample takes, by array (None: unknown)
+
+    @property
+    def longest_sample(self) -> float:
+        """The longest sample time with which a transient of `transient` seconds is still caught for sure."""
+        return max(0.0, min(self.transient / 2, self.transient - self.min_gap))
+
+    def slow_arrays(self) -> list[str]:
+        """Arrays whose measured sample time is too long to catch the transient for sure."""
+        times = self.sample_times or {}
+        arrays = dict.fromkeys(a for _, a in self.rows)
+        return [a for a in arrays if a in times and times[a] > self.longest_sample]
+
+    @property
+    def ok(self) -> bool:
+        return self.min_gap <= self.transient / 2 and not self.slow_arrays()
+
+    def describe(self) -> str:
+        """One line: the rows, what the polling does while the command runs, and whether that catches them."""
+        rows = ", ".join(dict.fromkeys(r for r, _ in self.rows))
+        head = f"{self.command} ({rows}; expected transient {_s(self.transient)}, polling.transients.{self.command})"
+        if self.ok:
+            times = self.sample_times or {}
+            measured = ", ".join(f"{_s(t)} on {a}" for a, t in times.items() if a in {x for _, x in self.rows})
+            how = f"one sample takes {measured}" if measured else "preflight measures the sample time"
+            return f"{head}: caught for sure if one sample takes at most {_s(self.longest_sample)} ({how})"
+        return f"WARNING {head}: {self._problem()}"
+
+    def _problem(self) -> str:
+        half, gap = self.transient / 2, self.min_gap
+        parts = []
+        advice = f"set polling.min_gap to at most {_s(half)}"
+        if gap >= self.transient:
+            parts.append(f"polling.min_gap {_s(gap)} is not shorter than the transient, so no sample is sure to "
+                         f"land inside it: {advice}")  # fmt: skip
+        elif gap > half:
+            parts.append(f"polling.min_gap {_s(gap)} is more than half the transient, so only samples of at most "
+                         f"{_s(self.longest_sample)} catch it for sure: {advice}")  # fmt: skip
+        times = self.sample_times or {}
+        slow = [a for a in dict.fromkeys(a for _, a in self.rows) if a in times and times[a] > half]
+        if slow:
+            measured = ", ".join(f"{_s(times[a])} on {a}" for a in slow)
+            parts.append(
+                f"one sample takes {measured}, more than the {_s(half)} a sure catch allows whatever the polling "
+                "settings (a sample is a CIM read and two showrcopy reads): make the state last longer on the "
+                "arrays (more data to resynchronise) or expect the row to be NOT_OBSERVED at times (never a guess)"
+            )
+        elif self.sample_times is None:
+            parts.append("preflight measures how long a sample takes")
+        return "; ".join(parts)
+
+
+def window_rows(rows: Iterable[Any], topology: str) -> list[tuple[str, str, str]]:
+    """`(row id, array, command)` for each in-progress row among `rows` (harness.spec.Row) on a pair:
+    the command whose run is the row's observation window, and the array the row is judged on."""
+    if topology != "pair":
+        return []
+    found = []
+    for row in rows:
+        if not row.in_progress:
+            continue
+        command = window_command(stage_for_row(row.table, stage=row.stage, when=row.when, sync_status=row.sync_status))
+        arrays = [row.array] if row.array else ["primary", "secondary"]
+        found += [(row.id, array, command) for array in arrays if command]
+    return found
+
+
+def transient_checks(
+    rows: Iterable[tuple[str, str, str]],
+    transients: Mapping[str, float],
+    min_gap: float,
+    sample_times: Mapping[str, float] | None = None,
+) -> list[TransientCheck]:
+    """One check per command from the in-progress rows `(row id, array, command)`; `transients[command]` seconds."""
+    by_command: dict[str, list[tuple[str, str]]] = {}
+    for row_id, array, command in rows:
+        by_command.setdefault(command, []).append((row_id, array))
+    return [
+        TransientCheck(command, tuple(found), float(transients[command]), min_gap, sample_times)
+        for command, found in by_command.items()
+    ]
+
+
+def sample_times(timeline: Timeline, arrays: Iterable[str]) -> dict[str, float]:
+    """The median time one sample of each array took so far (arrays without a complete sample left out)."""
+    times: dict[str, float] = {}
+    for array in arrays:
+        spans = [o.t_end - o.t_start for o in timeline.observations if o.array == array and o.complete]
+        if spans:
+            times[array] = statistics.median(spans)
+    return times
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"

@@ -15,12 +15,13 @@ from harness.interrupts import Interrupts
 from harness.mock.cim_view import load_deviations
 from harness.mock.deviations import DeviationError
 from harness.overall import EXIT_CODES, EXIT_NOT_NATURAL, EXIT_SIGNALS, EXIT_USAGE
+from harness.poll import transient_checks, window_rows
 from harness.report import render_after_run
 from harness.report.junit import add_overall_verdict
 from harness.report_dir import ReportDirError, prepare_report_dir
 from harness.rerun import RerunError, rerun_plan
 from harness.results import merge_group_runs
-from harness.spec import load_spec
+from harness.spec import Row, load_spec
 
 
 @dataclass
@@ -194,6 +195,18 @@ def print_plan(target: TargetConfig, request: RunRequest) -> None:
         print(f"  -> stage {stage}: check {', '.join(ids)}{note}")
         current = stage
     print("  rules RULE-01..09 checked on every observation; teardown returns the group to its natural state")
+    _print_polling(target, rows)
+
+
+def _print_polling(target: TargetConfig, rows: list[Row]) -> None:
+    polling = target.polling
+    checks = transient_checks(window_rows(rows, target.topology), polling.transients.model_dump(), polling.min_gap)
+    if not checks:
+        return
+    print(f"polling: a sample of each array every {polling.interval:g} s; while a command runs, back to back "
+          f"(starts at least {polling.min_gap:g} s apart)")  # fmt: skip
+    for check in checks:
+        print(f"  {check.describe()}")
 
 
 def _stage(row: object) -> str:

@@ -33,7 +33,8 @@ class Row:
 
     @property
     def in_progress(self) -> bool:
-        return self.when == "in_progress"
+        """A transient state, seen only while a command runs (Table 107 `in_progress`; Table 106 Syncing)."""
+        return self.when == "in_progress" or (self.table == "table106" and self.sync_status == "Syncing")
 
 
 @dataclass(frozen=True)

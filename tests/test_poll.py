@@ -13,7 +13,8 @@ import pytest
 from harness.array_cli import CliError, CliResult
 from harness.cim import CimError, GroupHandle
 from harness.observe import CimPair, CimView, Observation, Timeline
-from harness.poll import ArrayProbe, Poller
+from harness.poll import ArrayProbe, Poller, TransientCheck, sample_times, transient_checks, window_rows
+from harness.spec import load_spec
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures" / "alletra-mp-10.5"
 GROUP = "Test-RCG.r188150"
@@ -151,3 +152,163 @@ def test_marks_are_timestamped_events_of_the_group(kind: str) -> None:
     event = poller.mark(kind, detail="x")
     assert event["kind"] == kind and event["group"] == "g1" and event["t"] >= 0
     assert poller.timeline.events == [event]
+
+
+# --------------------------------------------------------------------------- sampling while a command runs
+
+
+class TransientCli(ScriptedCli):
+    """Prints role Primary while `showing` is set (a transient), Secondary otherwise; each call takes `delay`."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__()
+        self.showing = threading.Event()
+        self.delay = delay
+
+    def run(self, command: str, stdin: str | None = None, timeout: float | None = None) -> CliResult:
+        time.sleep(self.delay)
+        self.roles = itertools.repeat("Primary" if self.showing.is_set() else "Secondary")
+        return super().run(command, stdin, timeout)
+
+
+def transient(poller: Poller, cli: TransientCli, seconds: float, *, as_command: bool) -> tuple[float, float]:
+    """Show the transient for `seconds`, inside `poller.command()` or not; returns its window (run time)."""
+    first = poller.wait_for(lambda: True if poller.timeline.observations else None, poller.now() + 5)
+    assert first, "no first sample"
+    time.sleep(0.05)
+    start = poller.now()
+    if as_command:
+        with poller.command():
+            cli.showing.set()
+            time.sleep(seconds)
+            cli.showing.clear()
+    else:
+        cli.showing.set()
+        time.sleep(seconds)
+        cli.showing.clear()
+    return start, poller.now()
+
+
+def caught(poller: Poller, window: tuple[float, float]) -> list[Observation]:
+    """Samples entirely inside the window that show the transient (what an in-progress row is judged on)."""
+    inside = [o for o in poller.timeline.of("secondary", *window) if o.t_end <= window[1]]
+    return [o for o in inside if o.cli is not None and o.cli.role == "Primary" and o.consistent]
+
+
+def test_the_interval_alone_misses_a_transient_shorter_than_it() -> None:
+    """The contrast case: without `command()`, a 2 s interval loses a 0.4 s transient."""
+    cli = TransientCli()
+    poller = Poller([probe(ScriptedCim(), cli)], Timeline(), 2.0, time.monotonic(), min_gap=0.01)
+    poller.start()
+    try:
+        window = transient(poller, cli, 0.4, as_command=False)
+    finally:
+        poller.stop()
+    assert not caught(poller, window)
+
+
+def test_while_a_command_runs_samples_follow_back_to_back_and_catch_a_short_transient() -> None:
+    cli = TransientCli(delay=0.01)  # a sample (4 CLI calls) takes about 0.04 s
+    poller = Poller([probe(ScriptedCim(), cli)], Timeline(), 2.0, time.monotonic(), min_gap=0.01)
+    poller.start()
+    try:
+        window = transient(poller, cli, 0.4, as_command=True)
+        idle_from = poller.now()
+        time.sleep(0.5)
+        idle_to = poller.now()
+    finally:
+        poller.stop()
+    inside = poller.timeline.of("secondary", *window)
+    assert inside and inside[0].t_start - window[0] < 0.15, "a command wakes the sleeping poller at once"
+    assert len(inside) >= 4, f"back to back: {len(inside)} samples in 0.4 s"
+    assert caught(poller, window)
+    assert len(poller.timeline.of("secondary", idle_from + 0.1, idle_to)) == 0, "after the command: the interval"
+
+
+def test_min_gap_bounds_how_often_an_array_is_sampled_while_a_command_runs() -> None:
+    cli = TransientCli()  # instant samples: only min_gap holds them back
+    poller = Poller([probe(ScriptedCim(), cli)], Timeline(), 2.0, time.monotonic(), min_gap=0.1)
+    poller.start()
+    try:
+        window = transient(poller, cli, 0.6, as_command=True)
+    finally:
+        poller.stop()
+    starts = [o.t_start for o in poller.timeline.of("secondary", *window)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert 4 <= len(starts) <= 8, starts
+    assert min(gaps) >= 0.1 - 0.005, gaps
+
+
+def test_a_transient_as_long_as_two_samples_plus_margin_is_caught_for_sure() -> None:
+    """The rule the dry-run and preflight use: max(min_gap, sample time) + sample time <= transient."""
+    cli = TransientCli(delay=0.025)  # sample time ~0.1 s
+    poller = Poller([probe(ScriptedCim(), cli)], Timeline(), 0.11, time.monotonic(), min_gap=0.05)
+    poller.start()
+    try:
+        windows = [transient(poller, cli, 0.3, as_command=True) for _ in range(3)]
+    finally:
+        poller.stop()
+    measured = sample_times(poller.timeline, ["secondary"])["secondary"]
+    check = TransientCheck("failover", (("T107-02", "secondary"),), 0.3, 0.05, {"secondary": measured})
+    assert check.ok, check.describe()
+    assert all(caught(poller, w) for w in windows)
+
+
+# --------------------------------------------------------------------------- can the polling catch it?
+
+
+def test_in_progress_rows_map_to_the_command_whose_run_is_their_window() -> None:
+    rows = window_rows(load_spec().rows.values(), "pair")
+    assert rows == [
+        ("T106-02", "primary", "start"),
+        ("T106-02", "secondary", "start"),
+        ("T107-02", "secondary", "failover"),
+        ("T107-05", "secondary", "recover"),
+        ("T107-06", "primary", "recover"),
+        ("T107-11", "secondary", "restore"),
+        ("T107-14", "primary", "restore"),
+    ]
+    assert window_rows(load_spec().rows.values(), "sld") == []
+
+
+TRANSIENTS = {"start": 1.0, "failover": 1.0, "recover": 30.0, "restore": 1.5}
+
+
+def checks(min_gap: float, times: dict[str, float] | None = None) -> dict[str, TransientCheck]:
+    found = transient_checks(window_rows(load_spec().rows.values(), "pair"), TRANSIENTS, min_gap, times)
+    return {c.command: c for c in found}
+
+
+def test_a_small_min_gap_catches_every_transient_if_samples_are_short_enough() -> None:
+    found = checks(0.05)
+    assert all(c.ok for c in found.values())
+    assert found["failover"].longest_sample == 0.5 and found["recover"].longest_sample == 15
+    text = found["restore"].describe()
+    assert "T107-11, T107-14" in text and "1.5 s" in text and "at most 0.75 s" in text, text
+    assert found["start"].describe().count("T106-02") == 1
+
+
+def test_a_min_gap_as_long_as_the_transient_cannot_catch_it() -> None:
+    found = checks(1.2)
+    assert not found["failover"].ok and not found["start"].ok and not found["restore"].ok
+    assert found["recover"].ok
+    text = found["failover"].describe()
+    assert text.startswith("WARNING") and "T107-02" in text and "no sample is sure to land inside it" in text, text
+    assert "polling.min_gap 1.2 s" in text and "set polling.min_gap to at most 0.5 s" in text, text
+    assert "preflight measures" in text
+
+
+def test_a_min_gap_over_half_the_transient_narrows_what_catches_it() -> None:
+    text = checks(0.8)["failover"].describe()
+    assert text.startswith("WARNING") and "at most 0.2 s" in text and "polling.min_gap to at most 0.5 s" in text, text
+
+
+def test_a_slow_sample_is_named_with_its_array_and_rows() -> None:
+    found = checks(0.05, {"primary": 0.3, "secondary": 0.7})
+    assert found["start"].slow_arrays() == ["secondary"] and not found["start"].ok
+    assert found["restore"].ok  # 0.7 s samples fit a 1.5 s restore transient
+    text = found["failover"].describe()
+    assert "0.7 s on secondary" in text and "T107-02" in text and "NOT_OBSERVED" in text, text
+    assert "more than the 0.5 s" in text and "primary" not in text.split("T107-02")[1], text
+    both = checks(1.2, {"secondary": 0.7})["failover"].describe()
+    assert "polling.min_gap to at most 0.5 s" in both and "0.7 s on secondary" in both, both

@@ -81,11 +81,25 @@ class SimulatedOptions(_Strict):
         return load_deviations(self.deviations) if self.deviations else Deviations()
 
 
+class Transients(_Strict):
+    """The shortest time (seconds) each command's in-progress state is expected to last on these arrays:
+    the window in which the in-progress rows of that command must be sampled (`start`: Table 106 Syncing)."""
+
+    start: Seconds = 1.0
+    failover: Seconds = 1.0
+    recover: Seconds = 1.0
+    restore: Seconds = 1.0
+
+
 class Polling(_Strict):
     interval: float = Field(default=0.25, ge=0.01, le=3600)
-    """Seconds between observations."""
+    """Seconds between the starts of two observations of an array while no command runs."""
+    min_gap: float = Field(default=0.1, ge=0, le=3600)
+    """While a command runs, observations follow back to back, at least this many seconds apart (start to start)."""
     settle_samples: int = Field(default=3, ge=1, le=1000)
     """Consecutive identical observations that count as a settled state."""
+    transients: Transients = Field(default_factory=Transients)
+    """Expected in-progress durations, for the check that the polling can catch them (dry-run, preflight)."""
 
 
 class TimeLimits(_Strict):
