@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,3 +268,79 @@ def test_dry_run_warns_which_rows_the_polling_cannot_catch_and_what_would(tmp_pa
     assert any("T106-02" in w for w in warnings) and any("T107-11, T107-14" in w for w in warnings), warnings
     default = subprocess.run([*CLI, "run", "--dry-run"], capture_output=True, text=True, timeout=120)
     assert "polling:" in default.stdout and "WARNING" not in default.stdout, default.stdout
+
+
+# --------------------------------------------------------------------------- interrupted lab runs, restore
+
+
+def _run_and_signal(lab: Served, report: Path, out: Path, signals: list[tuple[str, signal.Signals]]) -> int:
+    """Start a disruptive run on the lab config; send each signal once its text shows up in the output
+    (or in the transcript, for commands); returns the exit code."""
+    with out.open("w") as sink:
+        proc = subprocess.Popen(
+            [*CLI, "run", "--config", str(lab.config), "--allow-disruptive", "--report-dir", str(report)],
+            stdout=sink, stderr=subprocess.STDOUT, text=True, env=client_env(), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            for text, sig in signals:
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline and proc.poll() is None:
+                    transcript = report / "transcript.jsonl"
+                    seen = out.read_text() + (transcript.read_text() if transcript.exists() else "")
+                    if text in seen:
+                        break
+                    time.sleep(0.02)
+                assert proc.poll() is None, f"the run ended before {text!r}: {out.read_text()[-3000:]}"
+                proc.send_signal(sig)
+            return proc.wait(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def test_sigterm_during_failover_on_a_lab_pair_ends_natural_with_every_result_file(
+    lab: Served, tmp_path: Path
+) -> None:
+    report, out = tmp_path / "r", tmp_path / "out.txt"
+    code = _run_and_signal(lab, report, out, [("setrcopygroup failover", signal.SIGTERM)])
+    assert code == 143, out.read_text()[-4000:]
+    for name in ("results.json", "junit.xml", "index.html", "transcript.jsonl"):
+        assert (report / name).is_file(), name
+    document = json.loads((report / "results.json").read_text())
+    assert document["verdict"] == "error" and document["final_state"]["natural"] is True
+    assert "setrcopygroup failover" in (report / "transcript.jsonl").read_text()
+    assert showrcopy_problems(lab) == [], "showrcopy on both arrays shows the natural state"
+
+
+def test_a_pair_left_failed_over_is_brought_back_by_smis_harness_restore(lab: Served, tmp_path: Path) -> None:
+    # a second Ctrl-C skips teardown: the pair stays failed over, and the run says so
+    report, out = tmp_path / "r", tmp_path / "out.txt"
+    code = _run_and_signal(lab, report, out, [("setrcopygroup recover", signal.SIGINT),
+                                              ("teardown: the arrays show", signal.SIGINT)])  # fmt: skip
+    assert code == 4, out.read_text()[-4000:]
+    left = showrcopy_problems(lab)
+    assert left, "the second signal skipped teardown"
+    final = json.loads((report / "results.json").read_text())["final_state"]
+    assert final["natural"] is False and final["commands_to_run"]
+
+    refused = subprocess.run([*CLI, "restore", "--config", str(lab.config), "--report-dir", str(tmp_path / "x")],
+                             capture_output=True, text=True, timeout=60, env=client_env())  # fmt: skip
+    assert refused.returncode == 2 and "--allow-disruptive" in refused.stderr
+    assert showrcopy_problems(lab) == left, "a refused restore changes nothing"
+
+    restored = subprocess.run(
+        [*CLI, "restore", "--config", str(lab.config), "--allow-disruptive", "--report-dir", str(tmp_path / "rs")],
+        capture_output=True, text=True, timeout=600, env=client_env(), stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert restored.returncode == 0, restored.stdout[-4000:] + restored.stderr[-2000:]
+    assert "RESTORED" in restored.stdout and "setrcopygroup" in restored.stdout, "each command is printed"
+    assert showrcopy_problems(lab) == []
+    sent = [json.loads(line) for line in (tmp_path / "rs" / "transcript.jsonl").read_text().splitlines()]
+    assert any(e["command"].startswith("setrcopygroup") for e in sent)
+    again = subprocess.run(
+        [*CLI, "restore", "--config", str(lab.config), "--allow-disruptive", "--report-dir", str(tmp_path / "rs2")],
+        capture_output=True, text=True, timeout=120, env=client_env(), stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert again.returncode == 0 and "stage natural" in again.stdout
+    assert not any(json.loads(line)["command"].startswith(("setrcopygroup", "startrcopygroup", "stoprcopygroup"))
+                   for line in (tmp_path / "rs2" / "transcript.jsonl").read_text().splitlines())  # fmt: skip
