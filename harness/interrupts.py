@@ -24,6 +24,7 @@ class Interrupts:
         self.signals: list[str] = []
         self.tearing_down = False
         self.skipped_teardown = False
+        self.writing = False  # teardown is over: later signals must not cut the result files short
 
     @property
     def first(self) -> str | None:
@@ -31,7 +32,7 @@ class Interrupts:
 
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         self.signals.append(signal.Signals(number).name)
-        if self.skipped_teardown:
+        if self.skipped_teardown or self.writing:
             return
         if len(self.signals) == 1 and not self.tearing_down:
             raise KeyboardInterrupt(f"{self.signals[0]} received: stopping new steps, then teardown")

@@ -73,10 +73,12 @@ class HarnessPlugin:
         capture = self.pytest_config.pluginmanager.get_plugin("capturemanager")
         if capture is None:
             reporter.write_line(text)
+            reporter.flush()
             return
         with capture.global_and_fixture_disabled():
             reporter.ensure_newline()
             reporter.write_line(text)
+            reporter.flush()  # as they happen: stdout to a pipe or file is block-buffered
 
     def start(self) -> Run:
         if self.run is None:

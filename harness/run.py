@@ -156,6 +156,7 @@ class Run:
             if self.journey is not None:
                 self._teardown(self.journey, interrupts)
         finally:
+            interrupts.writing = True
             self.locks.release()
             if self.sim is not None:
                 self.sim.stop()
