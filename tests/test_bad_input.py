@@ -365,6 +365,7 @@ def test_plain_http_is_warned_at_start_and_noted_in_the_manifest(tmp_path: Path)
     manifest = json.loads((report / "results.json").read_text())["manifest"]
     assert [w.split(" ")[0] for w in manifest["warnings"]] == ["arrays.primary.cim.url", "arrays.secondary.cim.url"]
     assert all(v not in json.dumps(manifest) for v in env.values())
+    assert (report / "index.html").read_text().count("Warning from the run: arrays.") == 2, "the report shows them"
 
 
 def test_verify_false_is_warned_in_a_dry_run(tmp_path: Path) -> None:
