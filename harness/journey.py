@@ -212,12 +212,13 @@ class Journey:
             if not problems or attempt == TEARDOWN_ATTEMPTS:
                 break
             self.progress(f"teardown attempt {attempt} did not get back ({'; '.join(problems)}); looking again")
-        problems += self._natural_now()
+        latest = self._fresh_views(self.now())  # one look after teardown: both for the check and the advice
+        problems += self._natural_now(latest)
         self.final_state = {
             "natural": not problems,
             "stage": self.current,
             "problems": problems,
-            "commands_to_run": [] if not problems else self.commands_to_run(),
+            "commands_to_run": [] if not problems else self.commands_to_run(latest),
         }
         if problems:
             self.progress("TEARDOWN COULD NOT CONFIRM THE NATURAL STATE: " + "; ".join(problems))
@@ -281,9 +282,8 @@ class Journey:
                 where = f"looks like {stage} but its entry condition was not met" if stage else "cannot be placed"
                 raise StageError(f"the pair {where} ({summary or 'no CLI view'})")
 
-    def _natural_now(self) -> list[str]:
-        """What keeps the group from its natural state, from observations taken now."""
-        latest = self._fresh_views(self.now())
+    def _natural_now(self, latest: dict[str, Observation]) -> list[str]:
+        """What keeps the group from its natural state, from observations taken after teardown."""
         problems = []
         for key in self._observed():
             obs = latest.get(key)
@@ -295,12 +295,14 @@ class Journey:
                 problems += natural_problems(key, obs.cli, self.config.topology)
         return problems
 
-    def commands_to_run(self) -> list[str]:
-        """What to do by hand to bring the group back: the planner's way from the stage the arrays show,
-        else the generic sequence with the conditions under which each command applies."""
+    def commands_to_run(self, latest: dict[str, Observation] | None = None) -> list[str]:
+        """What to do by hand to bring the group back: the planner's way from the stage the arrays show
+        (`latest`, or observations taken now), else the generic sequence with the conditions under which
+        each command applies."""
         assert self.session is not None
         names = {k: h.group_name for k, h in self.session.arrays.items()}
-        views = {k: o.cli for k, o in self._fresh_views(self.now()).items() if o.cli is not None}
+        latest = latest if latest is not None else self._fresh_views(self.now())
+        views = {k: o.cli for k, o in latest.items() if o.cli is not None}
         stage = infer_stage(views, self.config.topology) or self.current
         if self.graph is not None and stage not in ("unknown", NATURAL):
             try:

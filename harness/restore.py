@@ -8,7 +8,7 @@ import sys
 import time
 
 from harness.array_cli import Transcript
-from harness.config import ConfigError, load_config
+from harness.config import ConfigError, TargetConfig, load_config
 from harness.journey import Journey, RunContext
 from harness.lock import ArrayInUse, ArrayLocks, holder_info
 from harness.overall import EXIT_NOT_NATURAL, EXIT_USAGE
@@ -70,10 +70,7 @@ def restore_group(config_path: str, group: str | None, allow_disruptive: bool, r
     return EXIT_NOT_NATURAL
 
 
-def _refusal(target: object, group: str | None, allow_disruptive: bool) -> str | None:
-    from harness.config import TargetConfig
-
-    assert isinstance(target, TargetConfig)
+def _refusal(target: TargetConfig, group: str | None, allow_disruptive: bool) -> str | None:
     if target.is_simulated:
         return ("the built-in simulated arrays start natural on every run; restore acts on a lab pair "
                 "(or on arrays served by `smis-harness mock serve`)")  # fmt: skip

@@ -50,7 +50,11 @@ def script_action(tmp_path: Path, info: dict[str, Any], body: dict[str, Any], **
     return {"kind": "script", "command": argv, "timeout": 30, **extra}
 
 
-def lab_config(tmp_path: Path, info: dict[str, Any]) -> tuple[Path, dict[str, str]]:
+def lab_config(
+    tmp_path: Path, info: dict[str, Any], time_limits: dict[str, float] | None = None, faults: bool = True
+) -> tuple[Path, dict[str, str]]:
+    """A lab-style target for `info` whose events (and, with `faults`, recover_fails) are scripts posting to
+    the simulator's control interface; passwords in environment variables (returned)."""
     arrays: dict[str, Any] = {}
     env: dict[str, str] = {}
     for key, a in info["arrays"].items():
@@ -67,19 +71,18 @@ def lab_config(tmp_path: Path, info: dict[str, Any]) -> tuple[Path, dict[str, st
         "groups": [info["groups"][0]],
         "arrays": arrays,
         "polling": {"interval": 0.2, "settle_samples": 3},
-        "time_limits": {"default": 30},
+        "time_limits": {"default": 30, **(time_limits or {})},
         "events": {
             "primary_down": script_action(tmp_path, info, {"action": "array_down", "array": "primary"}),
             "primary_up": script_action(tmp_path, info, {"action": "array_up", "array": "primary"}),
         },
-        "faults": {
-            # the switch port of the replication link goes down one second into the recover
-            "recover_fails": script_action(
-                tmp_path, info, {"action": "link", "a": "primary", "b": "secondary", "up": False}, during=1.0
-            ),
-        },
         "safety": {"disruptive": True},
     }
+    if faults:
+        # the switch port of the replication link goes down one second into the recover
+        doc["faults"] = {"recover_fails": script_action(
+            tmp_path, info, {"action": "link", "a": "primary", "b": "secondary", "up": False}, during=1.0
+        )}  # fmt: skip
     path = tmp_path / "lab.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path, env

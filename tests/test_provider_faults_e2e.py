@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from test_lab_actions import lab_config
 
 from harness.cim import ArrayCim, CimEndpoint
 from harness.mock.deviations import Deviation, Deviations, When
@@ -30,14 +30,6 @@ from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
 
 pytestmark = pytest.mark.slow
-
-CONTROL_SCRIPT = """
-import sys, urllib.request
-url, token, body = sys.argv[1], sys.argv[2], sys.argv[3]
-request = urllib.request.Request(url, data=body.encode(), headers={"Authorization": "Bearer " + token})
-urllib.request.urlopen(request, timeout=10).read()
-"""
-
 
 def post(info: dict[str, Any], body: dict[str, Any]) -> None:
     control = info["control"]
@@ -88,45 +80,8 @@ def lab_pair() -> Iterator[dict[str, Any]]:
         yield sim.describe()
 
 
-def script_action(tmp_path: Path, info: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    script = tmp_path / "control.py"
-    script.write_text(CONTROL_SCRIPT)
-    control = info["control"]
-    argv = [sys.executable, str(script), control["url"], control["token"], json.dumps(body)]
-    return {"kind": "script", "command": argv, "timeout": 30}
-
-
-def lab_config(tmp_path: Path, info: dict[str, Any], time_limits: dict[str, float]) -> tuple[Path, dict[str, str]]:
-    arrays: dict[str, Any] = {}
-    env: dict[str, str] = {}
-    for key, a in info["arrays"].items():
-        env[f"LAB_{key.upper()}_CIM"], env[f"LAB_{key.upper()}_SSH"] = a["password"], a["ssh_password"]
-        arrays[key] = {
-            "identity": {"system_name": a["system_name"], "serial": a["serial"]},
-            "cim": {"url": a["cim_url"], "user": a["user"], "password_env": f"LAB_{key.upper()}_CIM",
-                    "ca_cert": a["ca_cert"], "timeout": 10},
-            "ssh": {"host": a["ssh_host"], "port": a["ssh_port"], "user": a["ssh_user"],
-                    "password_env": f"LAB_{key.upper()}_SSH", "host_key": a["ssh_host_key"], "timeout": 10},
-        }  # fmt: skip
-    doc = {
-        "topology": "pair",
-        "groups": [info["groups"][0]],
-        "arrays": arrays,
-        "polling": {"interval": 0.2, "settle_samples": 3},
-        "time_limits": {"default": 30, **time_limits},
-        "events": {
-            "primary_down": script_action(tmp_path, info, {"action": "array_down", "array": "primary"}),
-            "primary_up": script_action(tmp_path, info, {"action": "array_up", "array": "primary"}),
-        },
-        "safety": {"disruptive": True},
-    }
-    path = tmp_path / "lab.yaml"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path, env
-
-
 def run(tmp_path: Path, info: dict[str, Any], time_limits: dict[str, float], *rows: str) -> dict[str, Any]:
-    config, secrets = lab_config(tmp_path, info, time_limits)
+    config, secrets = lab_config(tmp_path, info, time_limits, faults=False)
     report = tmp_path / "report"
     env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")} | secrets
     done = subprocess.run(

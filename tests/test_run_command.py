@@ -17,7 +17,7 @@ import sys
 import tarfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -495,34 +495,31 @@ def test_unreachable_cim_url_is_a_clear_message_not_a_traceback(tmp_path: Path, 
 # --------------------------------------------------------------------------- crash safety
 
 
-def test_results_jsonl_keeps_every_finished_row_when_the_process_is_killed(tmp_path: Path) -> None:
-    report = tmp_path / "r"
+def _kill_run_when(tmp_path: Path, report: Path, ready: Callable[[], bool], *select: str) -> int:
+    """Start `smis-harness run`, SIGKILL it as soon as `ready()` holds; returns its exit status."""
     script = Path(sys.executable).with_name("smis-harness")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
-    proc = subprocess.Popen(
-        [*command, "run", "--report-dir", str(report)],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
-    jsonl = report / "results.jsonl"
-    lines: list[str] = []
+    proc = subprocess.Popen([*command, "run", "--report-dir", str(report), *select], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 90
-        # the SLD rows are skipped at once on a pair; wait for rows that were judged on observations too
-        while time.monotonic() < deadline and proc.poll() is None:
-            lines = jsonl.read_text().splitlines() if jsonl.exists() else []
-            if len(lines) >= 5:
-                break
-            time.sleep(0.05)
+        while time.monotonic() < deadline and proc.poll() is None and not ready():
+            time.sleep(0.02)
         assert proc.poll() is None, "the run ended before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    return proc.returncode
+
+
+def test_results_jsonl_keeps_every_finished_row_when_the_process_is_killed(tmp_path: Path) -> None:
+    report = tmp_path / "r"
+    jsonl = report / "results.jsonl"
+    # the SLD rows are skipped at once on a pair; wait for rows that were judged on observations too
+    returncode = _kill_run_when(tmp_path, report, lambda: jsonl.exists() and len(jsonl.read_text().splitlines()) >= 5)
+    assert returncode == -signal.SIGKILL
     lines = jsonl.read_text().splitlines()
     assert len(lines) >= 5, lines
     rows = [json.loads(line) for line in lines]  # every line is a whole JSON row: none cut in half
@@ -537,23 +534,12 @@ def test_results_jsonl_keeps_every_finished_row_when_the_process_is_killed(tmp_p
 def test_a_run_killed_during_failover_still_shows_the_failover_command_it_sent(tmp_path: Path) -> None:
     """transcript.jsonl is written as commands leave, not at the end: SIGKILL cannot hide what was sent."""
     report = tmp_path / "r"
-    script = Path(sys.executable).with_name("smis-harness")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
-    proc = subprocess.Popen([*command, "run", "--report-dir", str(report), "T107-02"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
     transcript = report / "transcript.jsonl"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
-            if transcript.exists() and "setrcopygroup failover" in transcript.read_text():
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, "the run ended before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
+
+    def sent_failover() -> bool:
+        return transcript.exists() and "setrcopygroup failover" in transcript.read_text()
+
+    assert _kill_run_when(tmp_path, report, sent_failover, "T107-02") == -signal.SIGKILL
     entries = [json.loads(line) for line in transcript.read_text().splitlines()]
     sent = [e for e in entries if e["command"].startswith("setrcopygroup failover")]
     assert sent and sent[0]["state"] == "sent" and sent[0]["array"] == "secondary", entries
