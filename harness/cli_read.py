@@ -77,6 +77,7 @@ def _view(group: Group, target: str, target_status: str | None) -> CliView:
         target_status=target_status,
         volumes=volumes,
         backup_targets=others,
+        options=tuple(row.options if row else group.options),
     )
 
 

@@ -22,7 +22,9 @@ from harness.cim import CimError
 from harness.config import ConfigError, TargetConfig
 from harness.drive import NATURAL, PASS_THROUGH, Leg, NoPath, StageGraph, Step, command_text
 from harness.instance_set import instance_set_problems
+from harness.interference import OutsideChange, outside_changes
 from harness.observe import Observation, Timeline
+from harness.overall import UNDECIDED
 from harness.poll import ArrayProbe, Poller, group_state, sample_times, transient_checks, window_rows
 from harness.rules import RuleContext, check_rules, table106_from_spec
 from harness.session import NATURAL_ROLES, PreflightError, Session, natural_problems
@@ -87,9 +89,13 @@ class RunContext:
 
 
 class Journey:
-    def __init__(self, ctx: RunContext, group: str, require_natural: bool = True) -> None:
+    def __init__(
+        self, ctx: RunContext, group: str, require_natural: bool = True, watch_interference: bool = True
+    ) -> None:
         self.ctx = ctx
         self.require_natural = require_natural
+        self.watch_interference = watch_interference  # restore starts wherever the pair is, still moving
+        self.interference: OutsideChange | None = None  # the first change the harness did not cause
         self.config = ctx.config
         self.group = group
         self.progress = ctx.progress
@@ -207,7 +213,11 @@ class Journey:
         completed: an interrupted command may have gone through, or may still be running). A way back that
         goes wrong is planned again from what the arrays then show. Never raises; always sets final_state."""
         problems: list[str] = []
-        for attempt in range(1, TEARDOWN_ATTEMPTS + 1):
+        disturbed = self.disturbance()
+        if disturbed is not None:  # never fight another operator: send nothing more, say what is there
+            self.progress(f"TEARDOWN NOT ATTEMPTED: {disturbed}; the harness sends nothing more to this pair")
+        attempts = 0 if disturbed else TEARDOWN_ATTEMPTS
+        for attempt in range(1, attempts + 1):
             problems = self._teardown_attempt()
             if not problems or attempt == TEARDOWN_ATTEMPTS:
                 break
@@ -219,6 +229,7 @@ class Journey:
             "stage": self.current,
             "problems": problems,
             "commands_to_run": [] if not problems else self.commands_to_run(latest),
+            **({"teardown": f"not attempted: {disturbed}"} if disturbed else {}),
         }
         if problems:
             self.progress("TEARDOWN COULD NOT CONFIRM THE NATURAL STATE: " + "; ".join(problems))
@@ -650,20 +661,47 @@ class Journey:
             reason = ("disruptive: runs only with `safety: disruptive: true` in the config and --allow-disruptive "
                       "on the command line")  # fmt: skip
             return skipped_result(exp.row_id, reason, exp.array)
+        if self.disturbance():
+            return self._undecided(exp.row_id, exp.array)
         self.progress(f"{exp.row_id}: stage {stage}{' (in progress)' if in_progress else ''}")
         try:
             visit = self.reach(stage)
         except StageUnreachable as exc:
             return skipped_result(exp.row_id, str(exc), exp.array)
         except StageError as exc:  # the pair could not be placed or did not settle where it was: nothing seen
-            return error(exp.row_id, f"stage {stage} not reached: {exc}", exp.array)
-        return self.judge(exp, visit, in_progress)
+            return self._undisturbed(error(exp.row_id, f"stage {stage} not reached: {exc}", exp.array))
+        return self._undisturbed(self.judge(exp, visit, in_progress))
+
+    def disturbance(self) -> str | None:
+        """What someone else did to the pair (a change of role or group status while no step of the harness
+        was under way), once seen: the run then stops judging and sends nothing more."""
+        if self.interference is None and self.watch_interference:
+            found = outside_changes(list(self.timeline.observations), list(self.busy))
+            if found:
+                self.interference = found[0]
+                self.progress(f"STOPPING: {self.interference.describe()}")
+                if self.poller is not None:
+                    self.poller.mark("pair_changed", reason=self.interference.describe())
+        return self.interference.describe() if self.interference else None
+
+    def _undisturbed(self, result: RowResult) -> RowResult:
+        """The row's verdict, unless the pair changed under the harness while it was being judged."""
+        disturbed = self.disturbance()
+        if disturbed is None:
+            return result
+        return replace(result, verdict=Verdict.ERROR, reason=f"{disturbed} (what was judged: {result.verdict!s}: "
+                       f"{result.reason})")  # fmt: skip
+
+    def _undecided(self, row_id: str, array: str | tuple[str, ...] | None = None) -> RowResult:
+        return error(row_id, f"{UNDECIDED}: the run stopped: {self.disturbance()}", array)
 
     def evaluate_sld(self, row_id: str, check: str) -> RowResult:
         """SLD-02 (direction of the backup link's pairs) and SLD-03 (showrcopy on both secondaries)."""
         arrays = (sld.SYNC, sld.PERIODIC)
         if self.setup_error:
             return skipped_result(row_id, self.setup_error, arrays)
+        if self.disturbance():
+            return self._undecided(row_id, arrays)
         assert self.poller is not None
         since = self.reach(NATURAL).entered_at
         latest: dict[str, Observation] = {}
@@ -692,11 +730,13 @@ class Journey:
             reason="; ".join(problems) if problems else f"{row.text}: as expected on both secondaries",
             evidence=list(sld.evidence(latest)),
         )
-        return result
+        return self._undisturbed(result)
 
     def evaluate_rule(self, rule_id: str) -> RowResult:
         if self.setup_error:
             return skipped_result(rule_id, self.setup_error)
+        if self.disturbance():
+            return self._undecided(rule_id)
         results = check_rules(list(self.timeline.observations), self._rule_context())
         found = results[rule_id]
         evidence = [int(v["seq"]) for v in found.violations if v.get("seq") is not None]

@@ -79,6 +79,7 @@ class CliView:
     target_status: str | None  # ready / failed / failing, from `showrcopy targets`
     volumes: tuple[CliVolume, ...]
     backup_targets: tuple[tuple[str, str, str], ...] = ()  # (target, status, role) of other target rows (SLD)
+    options: tuple[str, ...] = ()  # the group's Options toward the target (auto_recover, Period 5m, ...)
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def restore_group(config_path: str, group: str | None, allow_disruptive: bool, r
     ctx = RunContext(config=target, transcript=Transcript(sink=results.write_transcript),
                      observation_sink=results.write_observation, allow_disruptive=True, progress=progress,
                      t0=time.monotonic())  # fmt: skip
-    journey = Journey(ctx, group, require_natural=False)
+    journey = Journey(ctx, group, require_natural=False, watch_interference=False)
     try:
         journey.start()
         if journey.setup_error:

@@ -167,6 +167,8 @@ class Run:
         scope = scope or RunScope()
         if self.setup_error:
             scope.problems.insert(0, f"the run did not start: {self.setup_error}")
+        if journey is not None and journey.interference is not None:
+            scope.problems.append(journey.interference.describe())
         return self.results.finish(self.manifest(), events, observations, self.transcript, final, scope)
 
     def _teardown(self, journey: Journey, interrupts: Interrupts) -> None:
