@@ -7,6 +7,8 @@ integers here; names are added only at the edges (reports, reasons).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -119,3 +121,29 @@ class Timeline:
 
     def of(self, array: str, start: float = 0.0, end: float = float("inf")) -> list[Observation]:
         return [o for o in self.observations if o.array == array and start <= o.t_start <= end]
+
+    def latest(self, array: str, since: float = 0.0) -> Observation | None:
+        """The array's most recent observation, if it started at or after `since`."""
+        for obs in reversed(self.observations):
+            if obs.array == array:
+                return obs if obs.t_start >= since else None
+        return None
+
+    def during(self, array: str, start: float, end: float) -> list[Observation]:
+        """Samples taken entirely within [start, end] (one that ends after it may show what came next)."""
+        return [o for o in self.of(array, start, end) if o.t_end <= end]
+
+
+@dataclass(frozen=True)
+class RunClock:
+    """Run time: seconds since the run started, on `source` (monotonic; a manual clock in unit tests)."""
+
+    t0: float
+    source: Callable[[], float] = time.monotonic
+
+    def now(self) -> float:
+        return self.source() - self.t0
+
+    def rel(self, source_time: float) -> float:
+        """A time read from `source` (e.g. a command's start) as run time."""
+        return source_time - self.t0

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
-from harness.drive import stage_for_row, tour_position
 from harness.interrupts import Interrupts
 from harness.redact import Redactor, summarize_exception
 from harness.results import RunScope, default_report_dir
 from harness.run import Run
 from harness.spec import load_spec
+from harness.stages import tour_key
 
 ROW_ID = re.compile(r"\b(T10[67]-\d\d[b]?|SLD-\d\d|RULE-\d\d)\b")
 
@@ -201,14 +201,7 @@ def _failure_text(report: pytest.TestReport | pytest.CollectReport) -> str:
 def _tour_key(item: pytest.Item) -> tuple[int, int]:
     row_id = item_row_id(item)
     rows = load_spec().rows
-    if row_id is None or row_id not in rows:
-        return (1000, 0)
-    row = rows[row_id]
-    if row.table == "rules":
-        return (999, int(row_id.split("-")[1]))
-    stage = stage_for_row(row.table, stage=row.stage, when=row.when, sync_status=row.sync_status)
-    # within a stage, in-progress rows first (their window closes), then settled ones in id order
-    return (tour_position(stage), 0 if row.in_progress else 1)
+    return tour_key(rows[row_id]) if row_id in rows else (1000, 0)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -27,8 +27,8 @@ from typing import Any
 from harness.array_cli import ArrayCli, CliError
 from harness.cim import ArrayCim, CimError, GroupHandle
 from harness.cli_read import CliReadError, read_group
-from harness.drive import stage_for_row, window_command
 from harness.observe import CimView, CliView, Observation, Timeline
+from harness.stages import stage_for_row, window_command
 
 
 @dataclass

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
-from harness.drive import NATURAL, NoPath, StageGraph, stage_for_row, tour_position
 from harness.interrupts import Interrupts
 from harness.mock.cim_view import load_deviations
 from harness.mock.deviations import DeviationError
@@ -22,6 +21,7 @@ from harness.report_dir import ReportDirError, prepare_report_dir
 from harness.rerun import RerunError, rerun_plan
 from harness.results import merge_group_runs
 from harness.spec import Row, load_spec
+from harness.stages import NATURAL, NoPath, StageGraph, row_stage, tour_key
 
 
 @dataclass
@@ -171,8 +171,8 @@ def print_plan(target: TargetConfig, request: RunRequest) -> None:
     if request.select:
         rows = [r for r in rows if r.id in request.select or r.table in request.select]
     stages: list[tuple[str, list[str]]] = []
-    for row in sorted(rows, key=lambda r: (tour_position(_stage(r)), 0 if r.in_progress else 1)):
-        stage = _stage(row)
+    for row in sorted(rows, key=tour_key):
+        stage = row_stage(row)
         if not stages or stages[-1][0] != stage:
             stages.append((stage, []))
         stages[-1][1].append(row.id)
@@ -208,6 +208,3 @@ def _print_polling(target: TargetConfig, rows: list[Row]) -> None:
     for check in checks:
         print(f"  {check.describe()}")
 
-
-def _stage(row: object) -> str:
-    return stage_for_row(row.table, stage=row.stage, when=row.when, sync_status=row.sync_status)  # type: ignore[attr-defined]

@@ -17,13 +17,11 @@ from harness.array_cli import ArrayCli, CliError, SshEndpoint, Transcript
 from harness.cim import ArrayCim, CimEndpoint, CimError, CimIdentity, GroupHandle
 from harness.cli_read import CliIdentity, CliReadError, read_group, read_identity, read_targets
 from harness.config import ArrayConfig, TargetConfig
-from harness.observe import CliView
 from harness.showrcopy import CliParseError, base_group_name, parse_showrcopy
+from harness.stages import natural_problems
 from harness.target_discovery import PeerIdentity, TargetChoice, TargetDiscoveryError, choose_target
 
 REPLICATION_PROFILE = "Replication Services"
-NATURAL_ROLES = {"primary": "Primary", "secondary": "Secondary", "sync_secondary": "Secondary",
-                 "periodic_secondary": "Secondary"}  # fmt: skip
 
 
 class PreflightError(Exception):
@@ -229,24 +227,6 @@ class Session:
 
 def _names_json(names: dict[str, dict[int, str]]) -> dict[str, dict[str, str]]:
     return {prop: {str(value): name for value, name in mapping.items()} for prop, mapping in names.items()}
-
-
-def natural_problems(key: str, view: CliView, topology: str) -> list[str]:
-    """What keeps `view` from the group's natural synced state on array `key` (empty: natural)."""
-    backup = topology == "sld" and key != "primary"
-    want_status = "Backup" if backup else "Started"
-    problems = []
-    if view.role != NATURAL_ROLES[key]:
-        problems.append(f"role {view.role} (natural: {NATURAL_ROLES[key]})")
-    if view.status != want_status:
-        problems.append(f"status {view.status} (natural: {want_status})")
-    if not backup:
-        if view.target_status != "ready":
-            problems.append(f"target {view.target} {view.target_status} (natural: ready)")
-        bad = sorted({v.sync_status for v in view.volumes if v.sync_status != "Synced"})
-        if bad or not view.volumes:
-            problems.append(f"volumes {', '.join(bad) or 'none'} (natural: Synced)")
-    return [f"{key}: group {view.group} is not in its natural state: {', '.join(problems)}"] if problems else []
 
 
 def _handle(key: str, config: ArrayConfig, transcript: Transcript, recorder: Any) -> ArrayHandle:

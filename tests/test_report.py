@@ -24,13 +24,13 @@ import pytest
 
 from harness.cli import main
 from harness.config import builtin_config
-from harness.drive import stage_for_row
 from harness.report import render_after_run
 from harness.report.bundle import SUMS, make_bundle, verify_bundle
 from harness.report.model import MAX_EVIDENCE, build_combined, load_view
 from harness.report.render import render_combined, render_run
 from harness.run import Run
 from harness.spec import load_spec
+from harness.stages import stage_for_row
 from harness.verdicts import Expectation
 
 EXTERNAL = [

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then
 
-from harness.drive import TABLE106_STAGES, stage_for_row
 from harness.run import Run
 from harness.spec import load_spec
+from harness.stages import TABLE106_STAGES, stage_for_row
 from harness.verdicts import Expectation, RowResult, Verdict
 
 PAIR = ("primary", "secondary")

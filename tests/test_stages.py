@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.drive import NATURAL, NoPath, StageGraph, stage_for_row, tour_position
+from harness.stages import NATURAL, NoPath, StageGraph, infer_stage, stage_for_row, tour_position
 
 
 def names(legs) -> list[str]:
@@ -79,8 +79,6 @@ def _view(role: str, status: str, target: str, sync: str):
 
 
 def test_infer_stage_from_cli_views() -> None:
-    from harness.journey import infer_stage
-
     def views(primary, secondary):
         return {"primary": _view(*primary), "secondary": _view(*secondary)}
 

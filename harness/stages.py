@@ -1,6 +1,7 @@
-"""The stage graph of the DR sequence and the planner that moves the pair between stages.
+"""The stages of the DR sequence: the graph and its planner, each stage's entry condition, and which stage
+a set of CLI views describes (what teardown plans from).
 
-Pure: no I/O. A plan is a list of Steps; `run.py` executes them. Stages:
+Pure: no I/O. A plan is a list of Steps; `harness.driver` executes them. Stages:
 
     natural           configured roles, group started, volumes Synced (also Table 106 "Synced")
     normal:<status>   Table 106 states: New, Syncing, Stopped, NotSynced, Stale
@@ -18,8 +19,14 @@ Stages marked pass-through (normal:Syncing, restore) end in `natural` once their
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from harness.observe import CliView, Observation
+
+if TYPE_CHECKING:
+    from harness.spec import Row
 
 StepKind = Literal["command", "event", "fault"]
 
@@ -195,3 +202,153 @@ def window_command(stage: str) -> str | None:
 def tour_position(stage: str) -> int:
     """Order in which a single pass visits stages: rows are run in this order so no path is replayed."""
     return TOUR.index(stage) if stage in TOUR else len(TOUR)
+
+
+def row_stage(row: Row) -> str:
+    """The stage a spec row is observed at."""
+    return stage_for_row(row.table, stage=row.stage, when=row.when, sync_status=row.sync_status)
+
+
+def tour_key(row: Row) -> tuple[int, int]:
+    """Where a row comes in one pass through the DR sequence: by stage, in-progress rows first within a stage
+    (their window closes with the command), then settled ones; rules after every table row."""
+    if row.table == "rules":
+        return (len(TOUR) + 1, int(row.id.split("-")[1]))
+    return (tour_position(row_stage(row)), 0 if row.in_progress else 1)
+
+
+def time_limit_name(stage: str) -> str:
+    """The `time_limits` entry that governs a stage (`normal:New` -> normal, `recover_failed` -> recover)."""
+    return stage.split(":")[0].removesuffix("_failed")
+
+
+# --------------------------------------------------------------------------- natural state and entry conditions
+
+NATURAL_ROLES = {"primary": "Primary", "secondary": "Secondary", "sync_secondary": "Secondary",
+                 "periodic_secondary": "Secondary"}  # fmt: skip
+
+Latest = Mapping[str, Observation | None]
+EntryCheck = Callable[[Latest], list[str]]
+
+
+def natural_problems(key: str, view: CliView, topology: str) -> list[str]:
+    """What keeps `view` from the group's natural synced state on array `key` (empty: natural)."""
+    backup = topology == "sld" and key != "primary"
+    want_status = "Backup" if backup else "Started"
+    problems = []
+    if view.role != NATURAL_ROLES[key]:
+        problems.append(f"role {view.role} (natural: {NATURAL_ROLES[key]})")
+    if view.status != want_status:
+        problems.append(f"status {view.status} (natural: {want_status})")
+    if not backup:
+        if view.target_status != "ready":
+            problems.append(f"target {view.target} {view.target_status} (natural: ready)")
+        bad = sorted({v.sync_status for v in view.volumes if v.sync_status != "Synced"})
+        if bad or not view.volumes:
+            problems.append(f"volumes {', '.join(bad) or 'none'} (natural: Synced)")
+    return [f"{key}: group {view.group} is not in its natural state: {', '.join(problems)}"] if problems else []
+
+
+def entry_check(stage: str, topology: str) -> EntryCheck:
+    """What every observed array's CLI must show for `stage` to have begun: problems (empty: begun), given the
+    latest fresh observation of each array."""
+    if stage.startswith("normal:"):
+        status = stage.split(":", 1)[1]
+        return (lambda latest: _natural(latest, topology)) if status == "Syncing" else _volumes(status)
+    checks: dict[str, EntryCheck] = {
+        NATURAL: lambda latest: _natural(latest, topology),
+        "restore": lambda latest: _natural(latest, topology),
+        "primary_down": _primary_down,
+        "primary_up": _primary_up,
+        "recover": _started_synced,
+        "recover_failed": _recover_failed,
+    }
+    return checks.get(stage, _nothing)
+
+
+def _cli(latest: Latest, key: str) -> CliView | None:
+    obs = latest.get(key)
+    return obs.cli if obs else None
+
+
+def _natural(latest: Latest, topology: str) -> list[str]:
+    problems = []
+    for key in latest:
+        view = _cli(latest, key)
+        problems += natural_problems(key, view, topology) if view else [f"{key}: CLI not readable"]
+    return problems
+
+
+def _primary_down(latest: Latest) -> list[str]:
+    view = _cli(latest, "secondary")
+    if view is None or view.target_status == "ready" or view.status != "Stopped":
+        return ["secondary: target not ready and group Stopped"]
+    return []
+
+
+def _primary_up(latest: Latest) -> list[str]:
+    problems = []
+    for key in latest:
+        view = _cli(latest, key)
+        if view is None or view.target_status != "ready":
+            problems.append(f"{key}: reachable with target ready")
+    return problems
+
+
+def _volumes(status: str) -> EntryCheck:
+    def check(latest: Latest) -> list[str]:
+        view = _cli(latest, "primary")
+        if view is None or not view.volumes or any(v.sync_status != status for v in view.volumes):
+            return [f"primary: volumes {status}"]
+        return []
+
+    return check
+
+
+def _started_synced(latest: Latest) -> list[str]:
+    """The command returned; the stage begins when every array shows the group Started and Synced."""
+    problems = []
+    for key in latest:
+        view = _cli(latest, key)
+        if view is None:
+            problems.append(f"{key}: CLI not readable")
+            continue
+        statuses = sorted({v.sync_status for v in view.volumes})
+        if view.status != "Started" or statuses != ["Synced"]:
+            shown = ", ".join(statuses) or "none"
+            problems.append(f"{key}: group Started with volumes Synced (now {view.status}, volumes {shown})")
+    return problems
+
+
+def _recover_failed(latest: Latest) -> list[str]:
+    view = _cli(latest, "secondary")
+    return [] if view is not None and view.status == "Stopped" else ["secondary: group Stopped"]
+
+
+def _nothing(latest: Latest) -> list[str]:
+    return []
+
+
+def infer_stage(views: Mapping[str, CliView], topology: str) -> str | None:
+    """The stage the CLI views describe, or None when they fit no stage of the graph."""
+    secondary = views.get("secondary")
+    natural = bool(views) and all(not natural_problems(k, v, topology) for k, v in views.items())
+    if topology != "pair" or secondary is None:
+        return NATURAL if natural else None
+    statuses = {v.sync_status for v in secondary.volumes}
+    link_up = secondary.target_status == "ready"
+    if secondary.role == "Secondary":
+        if natural and len(views) == 2:
+            return NATURAL
+        if not link_up:
+            return "primary_down"
+        single = next(iter(statuses)) if len(statuses) == 1 else None
+        return {"Stopped": "normal:Stopped", "New": "normal:New", "NotSynced": "normal:NotSynced",
+                "Stale": "normal:Stale", "Synced": "normal:Stopped"}.get(single or "")  # fmt: skip
+    if secondary.role == "Primary-Rev":
+        if not link_up:
+            return "failover"
+        if secondary.status == "Started":  # recovered, or still resyncing after recover returned
+            return "recover"
+        return "primary_up"
+    return None
