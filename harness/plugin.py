@@ -2,11 +2,12 @@
 
 `smis-harness run` registers an instance with a ready configuration; pytest users can run
 the same suite with `pytest -p harness.plugin --pyargs harness.suite --harness-config FILE`.
+One target is driven by one pytest process in row order: pytest-xdist and pytest-randomly are refused
+(parallelism belongs across targets).
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,12 @@ from harness.interrupts import Interrupts
 from harness.redact import Redactor, summarize_exception
 from harness.results import RunScope, default_report_dir
 from harness.run import Run
-from harness.spec import load_spec
+from harness.spec import ROW_ID, load_spec
 from harness.stages import tour_key
+from harness.steps.outcomes import failures, mark_step_failed
 
-ROW_ID = re.compile(r"\b(T10[67]-\d\d[b]?|SLD-\d\d|RULE-\d\d)\b")
+PLUGIN = pytest.StashKey["HarnessPlugin"]()
+ROW = pytest.StashKey[str]()
 
 
 class HarnessPlugin:
@@ -94,17 +97,7 @@ class HarnessPlugin:
             self.run.start()
         return self.run
 
-    @pytest.fixture(scope="session")
-    def harness_run(self) -> Run:
-        return self.start()
-
-    @pytest.fixture
-    def row_id(self, request: pytest.FixtureRequest) -> str:
-        found = item_row_id(request.node)
-        if found is None:
-            pytest.fail(f"cannot tell which documented row {request.node.nodeid} is", pytrace=False)
-        return found
-
+    @pytest.hookimpl(trylast=True)  # after any other plugin's reordering: one pass through the DR sequence
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Run rows in the order one pass through the DR sequence visits their stages; rules last."""
         for item in items:
@@ -136,11 +129,24 @@ class HarnessPlugin:
         else:
             self.scope.problems_by_row.setdefault(row, text)
 
+    def pytest_bdd_before_scenario(self, request: pytest.FixtureRequest, scenario: Any) -> None:
+        """The row a scenario checks is named by its title: `T107-02 After setrcopygroup failover ...`."""
+        found = ROW_ID.match(scenario.name)
+        if found:
+            request.node.stash[ROW] = found.group(1)
+
+    def pytest_bdd_after_step(self, request: pytest.FixtureRequest) -> None:
+        mark_step_failed(request.node)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-        """A failure's text is summarized and redacted before pytest shows it or writes it to junit.xml:
-        no traceback with frame locals or function arguments (they may hold credentials)."""
+        """The steps' failures fail the test once the scenario is over. A failure's text is summarized and
+        redacted before pytest shows it or writes it to junit.xml: no traceback with frame locals or function
+        arguments (they may hold credentials)."""
         report = yield
+        if call.when == "call" and report.passed and failures(item):
+            report.outcome = "failed"
+            report.longrepr = "\n".join(failures(item))
         if report.failed and call.excinfo is not None and not isinstance(report.longrepr, str):
             excinfo = call.excinfo
             frames = [(str(e.path), e.lineno + 1, e.name) for e in excinfo.traceback]
@@ -180,13 +186,23 @@ class HarnessPlugin:
 
 
 def item_row_id(item: pytest.Item) -> str | None:
+    """The row a collected test checks: its id is the row id (`harness.steps.row_ids`)."""
     callspec = getattr(item, "callspec", None)
-    example = callspec.params.get("_pytest_bdd_example") if callspec else None
-    if example and "id" in example:
-        return str(example["id"])
-    doc = getattr(getattr(item, "function", None), "__doc__", "") or ""
-    found = ROW_ID.search(doc)
-    return found.group(1) if found else None
+    found = ROW_ID.fullmatch(callspec.id) if callspec is not None else None
+    return found.group(0) if found else None
+
+
+@pytest.fixture(scope="session")
+def harness_run(request: pytest.FixtureRequest) -> Run:
+    return request.config.stash[PLUGIN].start()
+
+
+@pytest.fixture
+def row_id(request: pytest.FixtureRequest) -> str:
+    found = request.node.stash.get(ROW, None)
+    if found is None:
+        pytest.fail(f"cannot tell which documented row {request.node.nodeid} is", pytrace=False)
+    return found
 
 
 def _failure_text(report: pytest.TestReport | pytest.CollectReport) -> str:
@@ -218,8 +234,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rules: rules checked on every observation")
     for row_id in load_spec().rows:
         config.addinivalue_line("markers", f"{row_id}: documented row {row_id}")
+    _refuse_reordering_plugins(config)
     plugin = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, HarnessPlugin)), None)
     if plugin is None:  # plain `pytest -p harness.plugin`: build the run from the command-line options
         plugin = HarnessPlugin()
         config.pluginmanager.register(plugin, "smis-harness-run")
     plugin.configure_from(config)
+    config.stash[PLUGIN] = plugin
+
+
+def _refuse_reordering_plugins(config: pytest.Config) -> None:
+    """One target is driven by one process, row after row in tour order."""
+    numprocesses = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
+    if numprocesses:
+        raise pytest.UsageError(
+            "pytest-xdist (-n) would drive one pair from several processes at once; the rows of a target run "
+            "in one process, in the order of the DR sequence. Run several targets in parallel as separate "
+            "runs (separate --config files and report dirs), and leave out -n"
+        )
+    if config.pluginmanager.hasplugin("randomly"):
+        raise pytest.UsageError(
+            "pytest-randomly would shuffle the rows, but they must run in the order of the DR sequence (each "
+            "row's stage follows the previous one); disable it with -p no:randomly"
+        )

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import results as results_io
+from harness import sld
 from harness.array_cli import Transcript
 from harness.config import ArrayConfig, ConfigError, TargetConfig
 from harness.interrupts import Interrupts, SecondInterrupt
@@ -23,9 +24,13 @@ from harness.mock.deviations import DeviationError
 from harness.overall import UNDECIDED
 from harness.redact import Redactor
 from harness.results import RunScope
+from harness.spec import load_spec
+from harness.stages import NATURAL, row_stage
 from harness.verdicts import Expectation, RowResult
 from harness.verdicts import error as error_result
 from harness.verdicts import skipped as skipped_result
+
+PAIR = ("primary", "secondary")
 
 
 class Run:
@@ -115,6 +120,21 @@ class Run:
         return self.results.redactor
 
     # ------------------------------------------------------------------ rows
+    def table_row(self, row_id: str) -> RowResult:
+        """A documented row (Table 106/107, SLD): driven to its stage, judged there, recorded once."""
+        row = load_spec().rows[row_id]
+        if row.table == "sld":
+            if self.config.topology != "sld":
+                return self.record_skip(row_id, "the target is a pair: SLD rows need an SLD trio (mock-sld.yaml)")
+            if row_id in sld.CHECKS:
+                return self.sld_row(row_id, sld.CHECKS[row_id])
+            return self.row(Expectation.from_row(row, array=sld.BACKUP_ARRAYS), NATURAL, in_progress=False)
+        arrays = PAIR if row.table == "table106" else None
+        if self.config.topology != "pair":
+            reason = f"Table {row.table.removeprefix('table')} rows run against a pair; use a pair target"
+            return self.record_skip(row_id, reason, arrays or row.array)
+        return self.row(Expectation.from_row(row, array=arrays), row_stage(row), row.in_progress)
+
     def row(self, exp: Expectation, stage: str, in_progress: bool) -> RowResult:
         """Drive the group to the row's stage, judge it there, record the verdict."""
         return self.record(self._with_journey(lambda j: j.evaluate_row(exp, stage, in_progress), exp.row_id, exp.array))
@@ -122,10 +142,15 @@ class Run:
     def sld_row(self, row_id: str, check: str) -> RowResult:
         return self.record(self._with_journey(lambda j: j.evaluate_sld(row_id, check), row_id, None))
 
+    def observations_so_far(self) -> int:
+        """Rules run after every other row: teardown comes first, so the way back is observed too."""
+        if self.journey is None:
+            return 0
+        self.journey.teardown()
+        return len(self.journey.timeline.observations)
+
     def rule(self, rule_id: str) -> RowResult:
-        """Rules run after every other row: teardown comes first, so the way back is judged too."""
-        if self.journey is not None:
-            self.journey.teardown()
+        self.observations_so_far()
         return self.record(self._with_journey(lambda j: j.evaluate_rule(rule_id), rule_id, None))
 
     def record_skip(self, row_id: str, reason: str, array: str | tuple[str, ...] | None = None) -> RowResult:

@@ -7,6 +7,9 @@ from collections.abc import Mapping, Sequence
 from harness.observe import Observation
 
 SYNC, PERIODIC = "sync_secondary", "periodic_secondary"
+BACKUP_ARRAYS = (SYNC, PERIODIC)
+CHECKS = {"SLD-02": "direction", "SLD-03": "cli"}
+"""The SLD rows that are checks of their own rather than CIM values (SLD-01)."""
 
 
 def direction_problems(latest: Mapping[str, Observation]) -> list[str]:

@@ -6,6 +6,7 @@ a provider returns, from the spec's own value maps.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -13,6 +14,8 @@ from typing import Any
 
 import yaml
 
+ROW_ID = re.compile(r"\b(T10[67]-\d\d[a-z]?|SLD-\d\d|RULE-\d\d)\b")
+"""A documented row's id, wherever it is written (feature titles, errata, reasons)."""
 CIM_PROPERTIES = ("CopyState", "SyncState", "ProgressStatus")
 
 

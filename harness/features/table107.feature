@@ -7,7 +7,7 @@ Feature: Table 107 - CopyState/SyncState/ProgressStatus transitions during disas
   Columns as printed in the manual; `stage` and `when` tell the harness where in the sequence to look:
   `in_progress` rows are observed while the command runs, the others once the stage has settled.
 
-  Scenario Outline: <id> <array> array: <sequence of events>
+  Scenario Outline: <id> <sequence of events>
     Given the remote-copy pair has reached stage "<stage>" (<when>)
     Then the <array> array shows Role/SyncStatus "<Role/SyncStatus>"
     And the <array> array reports CopyState "<CopyState>", SyncState "<SyncState>", ProgressStatus "<ProgressStatus>"
