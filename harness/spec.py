@@ -61,33 +61,39 @@ class Spec:
 
 @cache
 def load_spec() -> Spec:
-    text = resources.files("harness").joinpath("spec/remote-copy-states.yaml").read_text()
-    data = yaml.safe_load(text)
+    """The rows from the feature files (the one source of their expected values), with what the YAML keeps
+    beside them: value maps, errata and the rows they concern, notes, rule and SLD check texts."""
+    data = yaml.safe_load(resources.files("harness").joinpath("spec/remote-copy-states.yaml").read_text())
+    examples = {name: _examples(name) for name in ("table106", "table107", "sld")}
+    errata_of = {row_id: erratum for erratum, ids in data["errata_rows"].items() for row_id in ids}
     rows: dict[str, Row] = {}
-    for entry in data["table106"]:
-        rows[entry["id"]] = Row(
-            id=entry["id"], table="table106", sync_status=entry["sync_status"], cim=_cim(entry), stage="normal"
-        )
-    for entry in data["table107"]:
-        role, sync = entry["role_sync"].split("/")
-        rows[entry["id"]] = Row(
-            id=entry["id"],
-            table="table107",
-            array=entry["array"],
-            stage=entry["stage"],
-            when=entry["when"],
-            role=role,
-            sync_status=sync,
-            cim=_cim(entry),
-            text=entry["sequence"],
-            erratum=entry.get("erratum"),
-            note=entry.get("note"),
-        )
-    for entry in data["sld"]:
-        rows[entry["id"]] = Row(id=entry["id"], table="sld", cim=_cim(entry), text=entry.get("rule", ""))
+    for ex in examples["table106"]:
+        rows[ex["id"]] = Row(id=ex["id"], table="table106", sync_status=ex["SyncStatus"], cim=_cim(ex), stage="normal",
+                             erratum=errata_of.get(ex["id"]))  # fmt: skip
+    for ex in examples["table107"]:
+        role, sync = ex["Role/SyncStatus"].split("/")
+        rows[ex["id"]] = Row(id=ex["id"], table="table107", array=ex["array"], stage=ex["stage"], when=ex["when"],
+                             role=role, sync_status=sync, cim=_cim(ex), text=ex["sequence of events"],
+                             erratum=errata_of.get(ex["id"]), note=data["row_notes"].get(ex["id"]))  # fmt: skip
+    for ex in examples["sld"]:
+        values = _SLD_VALUES.search(ex["expectation"])
+        cim = dict(zip(CIM_PROPERTIES, values.groups(), strict=True)) if values else {}
+        rows[ex["id"]] = Row(id=ex["id"], table="sld", cim=cim, text=data["sld_checks"].get(ex["id"], ex["title"]),
+                             erratum=errata_of.get(ex["id"]))  # fmt: skip
     for entry in data["rules"]:
         rows[entry["id"]] = Row(id=entry["id"], table="rules", text=entry["text"], needs=entry.get("needs"))
     return Spec(enums=data["enums"], rows=rows, errata=data["errata"])
+
+
+_SLD_VALUES = re.compile(r'CopyState "([^"]+)", SyncState "([^"]+)", ProgressStatus "([^"]+)"')
+
+
+def _examples(table: str) -> list[dict[str, str]]:
+    """The Examples rows of a feature's scenario outline, in file order (pytest-bdd's own parser)."""
+    from pytest_bdd.parser import FeatureParser
+
+    feature = FeatureParser(str(resources.files("harness") / "features"), f"{table}.feature").parse()
+    return [dict(ctx) for s in feature.scenarios.values() for ex in s.examples for ctx in ex.as_contexts()]
 
 
 def _cim(entry: dict[str, Any]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from harness.mock.world import SyncStatus, World
 
 NS = "root/tpd"
 STATE = ["CopyState", "SyncState", "ProgressStatus"]
-SPEC = Path(__file__).resolve().parents[1] / "harness" / "spec" / "remote-copy-states.yaml"
+SPEC = Path(__file__).resolve().parents[1] / "harness" / "spec" / "remote-copy-states.yaml"  # value maps
 
 # (CopyState, SyncState, ProgressStatus)
 SYNCED = (4, 6, 2)

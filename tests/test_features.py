@@ -1,7 +1,7 @@
-"""The packaged feature files encode every documented row of the spec exactly, and every step binds.
+"""The packaged feature files, the one source of the rows' expected values, still match the manual's
+tables as first recorded (tests/manual/remote-copy-states.yaml: values, stages, arrays), and every step binds.
 
-The spec (harness/spec/remote-copy-states.yaml) is read here with PyYAML directly, not through
-harness.spec, so a mistake in the loader cannot hide a mistake in the feature files.
+The record is read here with PyYAML directly, never by the product: it is a check, not a second source.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import yaml
 from pytest_bdd.parser import Feature, FeatureParser, ScenarioTemplate
 
 FEATURES = Path(str(resources.files("harness") / "features"))
+MANUAL = Path(__file__).with_name("manual") / "remote-copy-states.yaml"
 SPEC_FILE = Path(str(resources.files("harness") / "spec" / "remote-copy-states.yaml"))
 FEATURE_OF_TABLE = {
     "table106": "table106.feature",
@@ -34,7 +35,8 @@ EXPECTED_SCENARIO_COUNT = 35  # 6 (Table 106) + 17 (Table 107) + 3 (SLD) + 9 (ru
 
 
 def _spec() -> dict[str, Any]:
-    return yaml.safe_load(SPEC_FILE.read_text())
+    """The manual's tables as recorded (Table 106, Table 107, SLD, rules, errata, value maps)."""
+    return yaml.safe_load(MANUAL.read_text())
 
 
 def _feature(name: str) -> Feature:
@@ -167,16 +169,41 @@ def test_table107_values_are_names_of_the_dmtf_value_maps() -> None:
 
 def test_sld_scenarios_equal_the_spec() -> None:
     spec_rows = {row["id"]: row for row in _spec()["sld"]}
-    scenarios = {ROW_ID.match(s.name).group(1): s for s in _feature("sld.feature").scenarios.values()}  # type: ignore[union-attr]
-    sld01 = " ".join(step.name for step in scenarios["SLD-01"].steps)
-    values = re.search(r'CopyState "([^"]+)", SyncState "([^"]+)", ProgressStatus "([^"]+)"', sld01)
-    assert values, sld01
+    examples = _examples("sld.feature")
+    values = re.search(r'CopyState "([^"]+)", SyncState "([^"]+)", ProgressStatus "([^"]+)"',
+                       examples["SLD-01"]["expectation"])  # fmt: skip
+    assert values, examples["SLD-01"]
     row = spec_rows["SLD-01"]
     assert values.groups() == (row["CopyState"], row["SyncState"], row["ProgressStatus"])
-    sld02 = " ".join(step.name for step in scenarios["SLD-02"].steps)
+    sld02 = examples["SLD-02"]["expectation"]
     assert "SystemElement on the sync_secondary" in sld02 and "SyncedElement on the periodic_secondary" in sld02
-    sld03 = " ".join(step.name for step in scenarios["SLD-03"].steps)
+    sld03 = examples["SLD-03"]["expectation"]
     assert 'Role "Secondary"' in sld03 and 'Status "Backup"' in sld03
+
+
+def test_the_product_reads_its_rows_from_the_features_as_the_manual_records_them() -> None:
+    """harness.spec (what every verdict uses) against the manual's record: same rows, values, stages, arrays,
+    errata; and the packaged YAML holds no rows of its own (one source)."""
+    from harness.spec import load_spec
+
+    manual, rows = _spec(), load_spec().rows
+    packaged = yaml.safe_load(SPEC_FILE.read_text())
+    assert not {"table106", "table107", "sld"} & set(packaged), "the packaged YAML must not hold rows"
+    for entry in manual["table106"]:
+        row = rows[entry["id"]]
+        assert (row.table, row.sync_status, row.cim) == ("table106", entry["sync_status"], _cim_of(entry))
+    for entry in manual["table107"]:
+        row = rows[entry["id"]]
+        assert (row.array, row.stage, row.when, f"{row.role}/{row.sync_status}") == (
+            entry["array"], entry["stage"], entry["when"], entry["role_sync"]), entry["id"]  # fmt: skip
+        assert row.cim == _cim_of(entry) and row.erratum == entry.get("erratum"), entry["id"]
+    assert rows["SLD-01"].cim == _cim_of(next(e for e in manual["sld"] if e["id"] == "SLD-01"))
+    assert [r for r in rows if r.startswith("RULE-")] == [e["id"] for e in manual["rules"]]
+    assert len(rows) == EXPECTED_SCENARIO_COUNT
+
+
+def _cim_of(entry: dict[str, Any]) -> dict[str, str]:
+    return {p: entry[p] for p in ("CopyState", "SyncState", "ProgressStatus") if p in entry}
 
 
 def test_rules_feature_lists_each_rule_once() -> None:
