@@ -20,6 +20,7 @@ from harness.actions import ActionError, ActionRunner, Control
 from harness.array_cli import CliError, CliResult, Transcript
 from harness.cim import CimError
 from harness.config import ConfigError, TargetConfig
+from harness.console import Display, LineDisplay
 from harness.drive import NATURAL, PASS_THROUGH, Leg, NoPath, StageGraph, Step, command_text
 from harness.instance_set import instance_set_problems
 from harness.interference import OutsideChange, outside_changes
@@ -84,6 +85,7 @@ class RunContext:
     observation_sink: Callable[[Observation], None]
     allow_disruptive: bool
     progress: Progress = stderr_progress
+    display: Display | None = None  # rows and waits as events (harness.console); None: lines through progress
     t0: float = field(default_factory=time.monotonic)
     seq: Iterator[int] = field(default_factory=itertools.count)
 
@@ -99,6 +101,7 @@ class Journey:
         self.config = ctx.config
         self.group = group
         self.progress = ctx.progress
+        self.display: Display = ctx.display or LineDisplay(ctx.progress)
         self.spec = load_spec()
         self.allow_disruptive = ctx.allow_disruptive
         self.timeline = Timeline()
@@ -520,11 +523,11 @@ class Journey:
             waiting[:] = problems
             return True if not problems else None
 
-        self.progress(f"  waiting for stage {stage} (limit {limit:g}s)")
+        self.display.waiting(f"stage {stage}", 0.0, limit)
 
         def heartbeat(elapsed: float, remaining: float) -> None:
             what = "; ".join(waiting) or "the stage's entry condition"
-            self.progress(f"  stage {stage}: waiting for {what} ({elapsed:.0f}s elapsed, {remaining:.0f}s left)")
+            self.display.waiting(what, elapsed, elapsed + remaining, by=f"stage {stage}")
 
         if self.poller.wait_for(satisfied, deadline, heartbeat) is None:
             raise StageTimeout(f"not seen within {limit:g}s; still waiting for: {'; '.join(waiting)}")
@@ -642,13 +645,11 @@ class Journey:
             samples = self.timeline.of(exp.arrays[0], visit.entered_at)
             return judge_settled(exp, samples, settle, final, stage=visit.stage)
 
-        self.progress(f"  {exp.row_id}: waiting for {settle} settled samples")
+        self.display.waiting(f"{settle} settled samples", 0.0, None, by=exp.row_id)
 
         def heartbeat(elapsed: float, remaining: float) -> None:
-            self.progress(
-                f"  {exp.row_id}: still waiting for {settle} identical samples of {', '.join(exp.arrays)} "
-                f"at stage {visit.stage} ({elapsed:.0f}s elapsed, {remaining:.0f}s left)"
-            )
+            what = f"{settle} identical samples of {', '.join(exp.arrays)} at stage {visit.stage}"
+            self.display.waiting(what, elapsed, elapsed + remaining, by=exp.row_id)
 
         result = self.poller.wait_for(lambda: attempt(False), deadline, heartbeat)
         return result or attempt(True)  # type: ignore[return-value]
@@ -663,7 +664,7 @@ class Journey:
             return skipped_result(exp.row_id, reason, exp.array)
         if self.disturbance():
             return self._undecided(exp.row_id, exp.array)
-        self.progress(f"{exp.row_id}: stage {stage}{' (in progress)' if in_progress else ''}")
+        self.display.row_started(exp.row_id, stage, in_progress)
         try:
             visit = self.reach(stage)
         except StageUnreachable as exc:
