@@ -2,10 +2,11 @@
 
 While a row runs, one live line says which row, which stage, what the harness waits for and the time
 elapsed against the limit; on a terminal it is redrawn in place (carriage return and ANSI erase, at most
-`refresh` apart) and the notes of the row's steps show in it; when the row is decided a final line
-replaces it (id, verdict, reason). At the end: a verdict table (row, array, verdict, reason cut to the
-terminal's width), the run's problems, and the overall headline as the last line on stdout ("results:
-<path>" goes to stderr just before it).
+`refresh` apart), under the lines of the row's steps (free text is never hidden: the console cannot tell
+a command sent to an array or a prompt to the operator from chatter); when the row is decided a final
+line replaces it (id, verdict, reason cut to the width). At the end: a verdict table (row, array,
+verdict, reason cut to the terminal's width), the run's problems, and the overall headline as the last
+line on stdout ("results: <path>" goes to stderr just before it).
 
 Not on a terminal (CI logs, pipes), or when pytest's own output is shown (`-- -v`), every event is one
 plain line, written and flushed as it happens, in the words the harness always used ("T107-02: stage
@@ -155,7 +156,6 @@ class Console:
         self._out = _own_descriptor(self.stream) if self.live else self.stream
         self._row: _Row | None = None
         self._wait: _Wait | None = None
-        self._activity = ""
         self._shown = ""  # the live line on the screen (the cursor stands at its end)
         self._drawn_at = -math.inf
         self._ticker: threading.Thread | None = None
@@ -174,21 +174,15 @@ class Console:
     # ------------------------------------------------------------------ Display
     def note(self, text: str) -> None:
         with self._lock:
-            text = self.redact(text)
-            self._wait = None
-            if self.live and self._row is not None:  # a step of the row: shown in its live line
-                self._activity = text.strip()
-                self._draw()
-                return
-            self._line(text)
+            self._wait = None  # something else happens: the wait is over
+            self._line(self.redact(text))  # on a terminal above the live line, which comes back under it
 
     def row_started(self, row_id: str, stage: str, in_progress: bool) -> None:
         with self._lock:
             if not self.live:
                 self._line(self.redact(started_text(row_id, stage, in_progress)))
                 return
-            self._row = _Row(row_id, stage, in_progress, self._clock())
-            self._wait, self._activity = None, ""
+            self._row, self._wait = _Row(row_id, stage, in_progress, self._clock()), None
             self._draw(force=True)
 
     def waiting(self, what: str, elapsed: float, limit: float | None, *, by: str | None = None) -> None:
@@ -203,7 +197,7 @@ class Console:
         with self._lock:
             text = self.redact(decided_text(result))
             if self.live:
-                self._row, self._wait, self._activity = None, None, ""
+                self._row, self._wait = None, None
                 text = cut(text, self.width())
             self._line(text)
 
@@ -211,7 +205,7 @@ class Console:
     def settle(self) -> None:
         """No row is under way any more (its test ended, or the session): the live line goes."""
         with self._lock:
-            self._row, self._wait, self._activity = None, None, ""
+            self._row, self._wait = None, None
             self._clear()
 
     def headline(self, where: str, headline: str) -> None:
@@ -276,11 +270,8 @@ class Console:
             parts.append(f"{elapsed:.0f}s / {wait.limit:g}s" if wait.limit is not None else f"{elapsed:.0f}s")
             whose = f"{wait.by}: " if wait.by and (row is None or wait.by != row.id) else ""
             parts.append(f"{whose}waiting for {wait.what}")
-        else:
-            assert row is not None
+        elif row is not None:
             parts.append(f"{now - row.since:.0f}s")
-            if self._activity:
-                parts.append(self._activity)
         return "  ".join(parts)
 
     def _draw(self, force: bool = False) -> None:
