@@ -14,6 +14,7 @@ from typing import Any
 
 from harness import sld
 from harness.config import TargetConfig
+from harness.console import Display, LineDisplay
 from harness.driver import Driver, StageError, StageUnreachable, Visit
 from harness.instance_set import instance_set_problems
 from harness.interference import OutsideChange, outside_changes
@@ -49,6 +50,7 @@ class Checkpoints:
         spec: Spec,
         progress: Progress,
         watch_interference: bool = True,
+        display: Display | None = None,
     ) -> None:
         self.config = config
         self.group = group
@@ -57,6 +59,7 @@ class Checkpoints:
         self.timeline = timeline
         self.spec = spec
         self.progress = progress
+        self.display: Display = display or LineDisplay(progress)
         self.watch_interference = watch_interference  # restore starts wherever the pair is, still moving
         self.interference: OutsideChange | None = None  # the first change the harness did not cause
 
@@ -65,7 +68,7 @@ class Checkpoints:
         """Drive to the row's stage and judge it there."""
         if self.disturbance():
             return self._undecided(exp.row_id, exp.array)
-        self.progress(f"{exp.row_id}: stage {stage}{' (in progress)' if in_progress else ''}")
+        self.display.row_started(exp.row_id, stage, in_progress)
         try:
             visit = self.driver.reach(stage)
         except StageUnreachable as exc:
@@ -104,13 +107,11 @@ class Checkpoints:
                 return judge_each(exp, by_array, settle_samples=settle, final=final, stage=visit.stage)
             return judge_settled(exp, by_array[exp.arrays[0]], settle, final, stage=visit.stage)
 
-        self.progress(f"  {exp.row_id}: waiting for {settle} settled samples")
+        self.display.waiting(f"{settle} settled samples", 0.0, None, by=exp.row_id)
 
         def heartbeat(elapsed: float, remaining: float) -> None:
-            self.progress(
-                f"  {exp.row_id}: still waiting for {settle} identical samples of {', '.join(exp.arrays)} "
-                f"at stage {visit.stage} ({elapsed:.0f}s elapsed, {remaining:.0f}s left)"
-            )
+            what = f"{settle} identical samples of {', '.join(exp.arrays)} at stage {visit.stage}"
+            self.display.waiting(what, elapsed, elapsed + remaining, by=exp.row_id)
 
         result = self.poller.wait_for(lambda: attempt(False), deadline, heartbeat)
         final = result or attempt(True)

@@ -16,6 +16,7 @@ from harness.actions import ActionError
 from harness.array_cli import CliError, CliResult
 from harness.cim import CimError
 from harness.config import TargetConfig
+from harness.console import Display, LineDisplay
 from harness.observe import Observation, RunClock, Timeline
 from harness.poll import group_state
 from harness.stages import (
@@ -80,6 +81,7 @@ class Driver:
         timeline: Timeline,
         clock: RunClock,
         progress: Progress,
+        display: Display | None = None,
     ) -> None:
         self.config = config
         self.group = group  # as named on the primary
@@ -91,6 +93,7 @@ class Driver:
         self.timeline = timeline
         self.clock = clock
         self.progress = progress
+        self.display: Display = display or LineDisplay(progress)
         self.current = NATURAL
         self.last_visit: Visit | None = None
         self.busy: list[tuple[float, float]] = []  # run time of every leg, from its first step until its stage
@@ -258,11 +261,11 @@ class Driver:
             waiting[:] = check(latest)
             return True if not waiting else None
 
-        self.progress(f"  waiting for stage {stage} (limit {limit:g}s)")
+        self.display.waiting(f"stage {stage}", 0.0, limit)
 
         def heartbeat(elapsed: float, remaining: float) -> None:
             what = "; ".join(waiting) or "the stage's entry condition"
-            self.progress(f"  stage {stage}: waiting for {what} ({elapsed:.0f}s elapsed, {remaining:.0f}s left)")
+            self.display.waiting(what, elapsed, elapsed + remaining, by=f"stage {stage}")
 
         if self.poller.wait_for(satisfied, since + limit, heartbeat) is None:
             raise StageTimeout(f"not seen within {limit:g}s; still waiting for: {'; '.join(waiting)}")

@@ -19,6 +19,7 @@ from harness.actions import ActionError, ActionRunner, Control
 from harness.array_cli import CliError, Transcript
 from harness.checkpoints import Checkpoints
 from harness.config import ConfigError, TargetConfig
+from harness.console import Display, LineDisplay
 from harness.driver import Driver
 from harness.interference import OutsideChange
 from harness.observe import Observation, RunClock, Timeline
@@ -48,6 +49,7 @@ class RunContext:
     observation_sink: Callable[[Observation], None]
     allow_disruptive: bool
     progress: Progress = stderr_progress
+    display: Display | None = None  # rows and waits as events (harness.console); None: lines through progress
     t0: float = field(default_factory=time.monotonic)
     seq: Iterator[int] = field(default_factory=itertools.count)
 
@@ -60,6 +62,7 @@ class Journey:
         self.config = ctx.config
         self.group = group
         self.progress = ctx.progress
+        self.display: Display = ctx.display or LineDisplay(ctx.progress)
         self.require_natural = require_natural
         self.watch_interference = watch_interference
         self.clock = RunClock(ctx.t0)
@@ -98,9 +101,9 @@ class Journey:
                              sink=self.ctx.observation_sink, seq=self.ctx.seq, group=self.group,
                              clock=self.clock.source, min_gap=polling.min_gap)  # fmt: skip
         self.driver = Driver(self.config, self.group, session.arrays, session.observed_keys(), self.poller, actions,
-                             self.timeline, self.clock, self.progress)  # fmt: skip
+                             self.timeline, self.clock, self.progress, self.display)  # fmt: skip
         self.checkpoints = Checkpoints(self.config, self.group, self.driver, self.poller, self.timeline, load_spec(),
-                                       self.progress, self.watch_interference)  # fmt: skip
+                                       self.progress, self.watch_interference, self.display)  # fmt: skip
         self.poller.start()
         if self.ctx.allow_disruptive:
             self.checkpoints.check_polling()

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
+from harness.console import Console
 from harness.interrupts import Interrupts
 from harness.redact import Redactor, summarize_exception
 from harness.results import RunScope, default_report_dir
@@ -39,8 +40,12 @@ class HarnessPlugin:
         group: str | None = None,
         interrupts: Interrupts | None = None,
         manifest_extra: dict[str, Any] | None = None,
+        console: Console | None = None,
     ) -> None:
         self.target = config
+        self.console = console  # `smis-harness run`'s display (harness.console); None: pytest's output as is
+        if console is not None:
+            console.redact = self._redact
         self.manifest_extra = manifest_extra or {}
         self.interrupts = interrupts or Interrupts()
         self.group = group
@@ -65,10 +70,21 @@ class HarnessPlugin:
             self.report_dir = Path(given) if given else default_report_dir()
         self.allow_disruptive = self.allow_disruptive or bool(pytest_config.getoption("allow_disruptive"))
         self.pytest_config = pytest_config
+        if self.console is not None:
+            self.console.attach(self._terminal_line)
 
     def progress(self, text: str) -> None:
         """Progress lines go to the terminal as they happen (not into pytest's captured output)."""
         text = self.redactor.text(text)
+        if self.console is not None:
+            self.console.note(text)
+            return
+        self._terminal_line(text)
+
+    def _redact(self, text: str) -> str:
+        return self.redactor.text(text)
+
+    def _terminal_line(self, text: str) -> None:
         reporter = self.pytest_config.pluginmanager.get_plugin("terminalreporter") if self.pytest_config else None
         if reporter is None:
             print(text, file=sys.__stderr__, flush=True)
@@ -92,6 +108,7 @@ class HarnessPlugin:
                 allow_disruptive=self.allow_disruptive,
                 group=self.group,
                 progress=self.progress,
+                display=self.console,
                 manifest_extra=self.manifest_extra,
             )
             self.run.start()
@@ -163,11 +180,30 @@ class HarnessPlugin:
             return self.run.redactor
         return Redactor(self.target.secret_values() if self.target is not None else ())
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        """Under `smis-harness run` no dot or letter per test (the console has a line per row), unless
+        pytest's own output is asked for (`-- -v`); the outcome still counts in pytest's statistics."""
+        status = yield
+        if self.console is None or self.console.shows_pytest or not status:
+            return status
+        return (status[0], "", "")
+
+    def pytest_runtest_logfinish(self) -> None:
+        if self.console is not None:
+            self.console.settle()  # the row's test is over, decided or not
+
+    def pytest_unconfigure(self) -> None:
+        if self.console is not None:
+            self.console.detach()  # pytest's terminal writer is gone
+
     def pytest_keyboard_interrupt(self) -> None:
         self.scope.interrupted = True
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.interrupts.tearing_down = True
+        if self.console is not None:
+            self.console.settle()  # an interrupted row's live line goes; teardown's lines follow
         if exitstatus == pytest.ExitCode.INTERRUPTED or self.interrupts.first:
             self.scope.interrupted = True
         self.scope.interrupted_by = self.interrupts.first
@@ -179,7 +215,8 @@ class HarnessPlugin:
         if self.run is None and (self.scope.selected or self.scope.problems):
             assert self.target is not None and self.report_dir is not None
             self.run = Run(self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive,
-                           group=self.group, progress=self.progress, manifest_extra=self.manifest_extra)  # fmt: skip
+                           group=self.group, progress=self.progress, display=self.console,
+                           manifest_extra=self.manifest_extra)  # fmt: skip
         if self.run is not None:
             self.document = self.run.finish(self.scope, self.interrupts)
             self.exit_code = int(self.document["exit_code"])

@@ -17,6 +17,7 @@ from harness import results as results_io
 from harness import sld
 from harness.array_cli import Transcript
 from harness.config import ArrayConfig, ConfigError, TargetConfig
+from harness.console import Display, LineDisplay
 from harness.interrupts import Interrupts, SecondInterrupt
 from harness.journey import Journey, Progress, RunContext, stderr_progress
 from harness.lock import ArrayInUse, ArrayLocks, holder_info
@@ -43,12 +44,14 @@ class Run:
         group: str | None = None,
         progress: Progress = stderr_progress,
         manifest_extra: dict[str, Any] | None = None,
+        display: Display | None = None,
     ) -> None:
         self.config = config
         self.manifest_extra = manifest_extra or {}
         self.group = group or (config.groups[0] if config.groups else "")
         self.report_dir = report_dir
         self._print = progress
+        self.display: Display = display or LineDisplay(self.progress)  # rows and waits (harness.console)
         self.allow_disruptive = config.disruptive_allowed(allow_disruptive)
         self.results = results_io.ResultsWriter(report_dir, Redactor(self._secrets()))
         self.transcript = Transcript(sink=self.results.write_transcript)
@@ -76,6 +79,7 @@ class Run:
             observation_sink=self.results.write_observation,
             allow_disruptive=self.allow_disruptive,
             progress=self.progress,
+            display=self.display,
             t0=self.t0,
         )
         self.group = self.group or self.config.groups[0]
@@ -165,10 +169,7 @@ class Run:
 
     def record(self, result: RowResult) -> RowResult:
         self.results.append(result.to_dict())
-        mark = {"pass": "PASS", "fail": "FAIL", "not_observed": "NOT OBSERVED", "skipped": "SKIPPED"}.get(
-            str(result.verdict), "ERROR"
-        )
-        self.progress(f"{result.id}: {mark} {result.reason}")
+        self.display.row_decided(result)
         return result
 
     # ------------------------------------------------------------------ end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
+from harness.console import Console
 from harness.interrupts import Interrupts
 from harness.mock.cim_view import load_deviations
 from harness.mock.deviations import DeviationError
@@ -22,6 +24,10 @@ from harness.rerun import RerunError, rerun_plan
 from harness.results import merge_group_runs
 from harness.spec import Row, load_spec
 from harness.stages import NATURAL, NoPath, StageGraph, row_stage, tour_key
+
+# pytest's verbosity asked for after `--`: its own output is shown (otherwise only the console's)
+PYTEST_VERBOSE = re.compile(r"-v+|--verbose|--verbosity(=.*)?")
+PYTEST_QUIET = ["-qq", "--no-summary"]  # no header, file names or summary; the plugin drops the dots
 
 
 @dataclass
@@ -69,7 +75,11 @@ def run_suite(request: RunRequest) -> int:
     if earlier is not None:
         request.on_finished = earlier.report_changes
     assert report_dir is not None
-    return _pytest(target, request, report_dir)
+    console = Console(shows_pytest=any(PYTEST_VERBOSE.fullmatch(a) for a in request.pytest_args))
+    try:
+        return _pytest(target, request, report_dir, console)
+    finally:
+        console.close()
 
 
 def _target(request: RunRequest) -> TargetConfig:
@@ -91,17 +101,17 @@ def _unknown_selection(select: list[str]) -> list[str]:
     return [s for s in select if s not in known]
 
 
-def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
+def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path, console: Console) -> int:
     """One pytest session per group under test, one after the other (each group tours the DR sequence
     on its own: events such as "primary down" act on every group of the array)."""
     groups: list[str | None] = list(target.groups) or [None]
     if len(groups) == 1:
-        return _session(target, request, report_dir, groups[0])
+        return _session(target, request, report_dir, groups[0], console)
     codes = {}
     for group in groups:
         assert group is not None
         print(f"== group {group} ==", file=sys.stderr, flush=True)
-        codes[group] = _session(target, request, report_dir / group, group)
+        codes[group] = _session(target, request, report_dir / group, group, console, last=False)
         if codes[group] in EXIT_SIGNALS.values() or codes[group] == EXIT_NOT_NATURAL:
             print(f"stopping: group {group} ended with exit code {codes[group]}; later groups not run",
                   file=sys.stderr, flush=True)  # fmt: skip
@@ -110,11 +120,13 @@ def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path) -> int:
         return EXIT_USAGE
     document = merge_group_runs(report_dir, {g: report_dir / g for g in codes})
     render_after_run(report_dir)
-    _finish_line(f"results (all groups): {report_dir / 'results.json'}", document["headline"])
+    console.finish(document, f"results (all groups): {report_dir / 'results.json'}")
     return int(document["exit_code"])
 
 
-def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group: str | None) -> int:
+def _session(
+    target: TargetConfig, request: RunRequest, report_dir: Path, group: str | None, console: Console, last: bool = True
+) -> int:
     import pytest
 
     from harness import plugin as plugin_module
@@ -123,14 +135,14 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
     report_dir.mkdir(parents=True, exist_ok=True)
     interrupts = Interrupts()
     plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive, group=group,
-                           interrupts=interrupts, manifest_extra=request.manifest_extra)  # fmt: skip
+                           interrupts=interrupts, manifest_extra=request.manifest_extra, console=console)  # fmt: skip
     args = [
         "--pyargs",
         "harness.suite",
         "-c",
         str(resources.files("harness") / "suite" / "pytest.ini"),
         f"--junitxml={report_dir / 'junit.xml'}",
-        "-rfEx",
+        *(["-rfEx"] if console.shows_pytest else PYTEST_QUIET),
         "--rootdir",  # test ids read harness/suite/test_conformance.py::..., wherever the package is installed
         str(Path(str(resources.files("harness"))).parent),
         *(["-m", " or ".join(request.select)] if request.select else []),
@@ -148,15 +160,14 @@ def _session(target: TargetConfig, request: RunRequest, report_dir: Path, group:
     render_after_run(report_dir)
     if request.on_finished is not None:
         request.on_finished(report_dir)
-    _finish_line(f"results: {report_dir / 'results.json'}", plugin.document["headline"])
+    # the console's last line is the overall verdict, as results.json, the report and junit.xml say it
+    where = f"results: {report_dir / 'results.json'}"
+    if last:
+        console.finish(plugin.document, where)  # the verdict table, then the headline
+    else:
+        console.headline(where, plugin.document["headline"])  # one group of several: the table comes at the end
     assert plugin.exit_code is not None
     return plugin.exit_code
-
-
-def _finish_line(where: str, headline: str) -> None:
-    """The console's last line is the overall verdict, as results.json, the report and junit.xml say it."""
-    print(where, file=sys.stderr, flush=True)
-    print(headline, flush=True)
 
 
 def print_plan(target: TargetConfig, request: RunRequest) -> None:
