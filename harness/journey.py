@@ -95,6 +95,7 @@ class Journey:
             self.config.action_specs(self.group),
             {k: h.cli for k, h in session.arrays.items()},
             Control(control.url, control.token.get_secret_value()) if control else None,
+            tell_operator=self.progress,  # to the terminal, past pytest's capture (a manual action's prompt)
         )
         polling = self.config.polling
         self.poller = Poller(self._probes(session), self.timeline, polling.interval, self.clock.t0,
