@@ -334,7 +334,7 @@ def _mock_serve(args: argparse.Namespace) -> int:
 
 
 def _mock_ctl(args: argparse.Namespace) -> int:
-    from harness.mock.control_client import (
+    from harness.control_client import (
         ControlClientError,
         ControlRefused,
         post_control,
