@@ -10,10 +10,12 @@ from pydantic_core import PydanticCustomError
 
 from harness.config.base import Seconds, _ctx, _resolve_path, _Strict
 from harness.config.topology import Topology
+from harness.target_naming import TargetNamingError, check_target_names
+from harness.world_spec import WorldSpec
 
 
 class SimulatedOptions(_Strict):
-    """World options for the built-in simulated arrays (harness.mock: WorldSpec and SimulatedArrays)."""
+    """World options for the built-in simulated arrays, as plain values (`world_spec`, `load_deviations`)."""
 
     groups: int = Field(default=2, ge=1, le=1000)
     volumes_per_group: int = Field(default=2, ge=1, le=1000)
@@ -37,8 +39,6 @@ class SimulatedOptions(_Strict):
     @field_validator("target_names")
     @classmethod
     def _target_names(cls, value: str | None) -> str | None:
-        from harness.mock.target_names import TargetNamingError, check_target_names
-
         try:
             return None if value is None else check_target_names(value)
         except TargetNamingError as exc:
@@ -58,10 +58,8 @@ class SimulatedOptions(_Strict):
                 raise PydanticCustomError("config", "{message}", {"message": str(exc)}) from None
         return value
 
-    def world_spec(self, topology: Topology) -> Any:
-        """The harness.mock.topology.WorldSpec for these options."""
-        from harness.mock.topology import WorldSpec
-
+    def world_spec(self, topology: Topology) -> WorldSpec:
+        """The world these options describe (the simulator builds its arrays from it)."""
         return WorldSpec(
             topology=topology,
             groups=self.groups,
