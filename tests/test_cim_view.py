@@ -11,8 +11,8 @@ import pywbem_mock
 import yaml
 from pywbem import CIMError, CIMInstance, CIMInstanceName, ValueMapping
 
+from harness.cim_classes import MOF_DIR, MOF_FILES
 from harness.mock import cim_paths as P
-from harness.mock.cim_repo import MOF_DIR, MOF_FILES
 from harness.mock.cim_view import ArrayCIMBackend
 from harness.mock.clock import ManualClock
 from harness.mock.deviations import Deviation, DeviationError, Deviations, When

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, CIMInstanceName, type_from_name
 
+from harness.cim_classes import ClassInfo, PropInfo
 from harness.mock import cim_paths as P
-from harness.mock.cim_repo import ClassInfo, PropInfo
 from harness.mock.cim_vendor import AssocFilter, Found, Link, VendorView, Want, any_association
 from harness.mock.deviations import DeviationError, Deviations, StateFacts, facts_for
 from harness.mock.world import Replication, VolumePair, World
