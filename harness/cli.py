@@ -276,8 +276,7 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _mock_serve(args: argparse.Namespace) -> int:
-    from harness.mock.cim_view import load_deviations
-    from harness.mock.deviations import DeviationError
+    from harness.deviation_format import DeviationError, load_deviations
     from harness.mock.service import SimulatedArrays
     from harness.world_spec import WorldSpec
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from harness.config.base import Seconds, _ctx, _resolve_path, _Strict
 from harness.config.topology import Topology
+from harness.deviation_format import DeviationError, DeviationSet, load_deviations
 from harness.target_naming import TargetNamingError, check_target_names
-from harness.world_spec import WorldSpec
+from harness.world_spec import Behaviour, WorldSpec
 
 
 class SimulatedOptions(_Strict):
@@ -22,7 +23,7 @@ class SimulatedOptions(_Strict):
     scale: int = Field(default=0, ge=0, le=100_000)
     """Extra volume pairs in other groups (noise), to try the harness against a large array."""
     seed: int = 0
-    behaviour: Literal["3.1", "10.5"] = "3.1"
+    behaviour: Behaviour = "3.1"
     target_names: str | None = None
     """How the arrays name their remote-copy targets: peer, own, shared or a template (None: the behaviour's)."""
     period: Seconds | None = None
@@ -49,9 +50,6 @@ class SimulatedOptions(_Strict):
     def _deviations(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         value = _resolve_path(value, info)
         if value is not None and _ctx(info, "check_secrets"):
-            from harness.mock.cim_view import load_deviations
-            from harness.mock.deviations import DeviationError
-
             try:
                 load_deviations(value)
             except DeviationError as exc:
@@ -71,12 +69,9 @@ class SimulatedOptions(_Strict):
             period=self.period,
         )
 
-    def load_deviations(self) -> Any:
-        """harness.mock.deviations.Deviations from `deviations` (empty when not given)."""
-        from harness.mock.cim_view import load_deviations
-        from harness.mock.deviations import Deviations
-
-        return load_deviations(self.deviations) if self.deviations else Deviations()
+    def load_deviations(self) -> DeviationSet:
+        """The rules of `deviations`, checked (none when not given: a conformant provider)."""
+        return load_deviations(self.deviations) if self.deviations else DeviationSet()
 
 
 class Transients(_Strict):
