@@ -50,7 +50,7 @@ import pywbem
 from pywbem import CIMInstance, CIMInstanceName
 
 from harness.cim import PAIR_PROPERTIES
-from harness.mock.cim_repo import MOF_DIR, MOF_FILES
+from harness.cim_classes import MOF_DIR, MOF_FILES
 from harness.mock.cim_view import ArrayCIMBackend
 from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec

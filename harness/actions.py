@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from harness.array_cli import ArrayCli, CliError
-from harness.mock.control_client import ControlClientError, ControlEndpoint, post_control
+from harness.control_client import ControlClientError, ControlEndpoint, post_control
 
 
 class ActionError(Exception):

@@ -186,7 +186,7 @@ def _positive_seconds(text: str) -> float:
 
 
 def _target_names(text: str) -> str:
-    from harness.mock.target_names import TargetNamingError, check_target_names
+    from harness.target_naming import TargetNamingError, check_target_names
 
     try:
         return check_target_names(text)
@@ -276,10 +276,9 @@ def _bundle(args: argparse.Namespace) -> int:
 
 
 def _mock_serve(args: argparse.Namespace) -> int:
-    from harness.mock.cim_view import load_deviations
-    from harness.mock.deviations import DeviationError
+    from harness.deviation_format import DeviationError, load_deviations
     from harness.mock.service import SimulatedArrays
-    from harness.mock.topology import WorldSpec
+    from harness.world_spec import WorldSpec
 
     spec = WorldSpec(
         topology=args.topology,
@@ -334,7 +333,7 @@ def _mock_serve(args: argparse.Namespace) -> int:
 
 
 def _mock_ctl(args: argparse.Namespace) -> int:
-    from harness.mock.control_client import (
+    from harness.control_client import (
         ControlClientError,
         ControlRefused,
         post_control,

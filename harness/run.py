@@ -18,10 +18,10 @@ from harness import sld
 from harness.array_cli import Transcript
 from harness.config import ArrayConfig, ConfigError, TargetConfig
 from harness.console import Display, LineDisplay
+from harness.deviation_format import DeviationError
 from harness.interrupts import Interrupts, SecondInterrupt
 from harness.journey import Journey, Progress, RunContext, stderr_progress
 from harness.lock import ArrayInUse, ArrayLocks, holder_info
-from harness.mock.deviations import DeviationError
 from harness.overall import UNDECIDED
 from harness.redact import Redactor
 from harness.results import RunScope

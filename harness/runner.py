@@ -12,9 +12,8 @@ from typing import Any
 
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.console import Console
+from harness.deviation_format import DeviationError, load_deviations
 from harness.interrupts import Interrupts
-from harness.mock.cim_view import load_deviations
-from harness.mock.deviations import DeviationError
 from harness.overall import EXIT_CODES, EXIT_NOT_NATURAL, EXIT_SIGNALS, EXIT_USAGE
 from harness.poll import transient_checks, window_rows
 from harness.report import render_after_run

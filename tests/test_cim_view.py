@@ -11,11 +11,12 @@ import pywbem_mock
 import yaml
 from pywbem import CIMError, CIMInstance, CIMInstanceName, ValueMapping
 
+from harness.cim_classes import MOF_DIR, MOF_FILES
+from harness.deviation_format import Deviation, DeviationError, When
 from harness.mock import cim_paths as P
-from harness.mock.cim_repo import MOF_DIR, MOF_FILES
 from harness.mock.cim_view import ArrayCIMBackend
 from harness.mock.clock import ManualClock
-from harness.mock.deviations import Deviation, DeviationError, Deviations, When
+from harness.mock.deviations import Deviations
 from harness.mock.topology import WorldSpec, build_world
 from harness.mock.world import SyncStatus, World
 

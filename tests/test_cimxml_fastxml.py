@@ -32,11 +32,12 @@ from pywbem import (
 from pywbem._tupleparse import TupleParser
 from pywbem._tupletree import xml_to_tupletree_sax
 
+from harness.deviation_format import Deviation
 from harness.mock import cimxml_codec as codec
 from harness.mock import cimxml_fastxml as fast
 from harness.mock.cim_view import ArrayCIMBackend
 from harness.mock.clock import ManualClock
-from harness.mock.deviations import Deviation, Deviations
+from harness.mock.deviations import Deviations
 from harness.mock.topology import WorldSpec, build_world
 
 HOST = "mock.example:5989"

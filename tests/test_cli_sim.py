@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from harness.deviation_format import CliOverride, Deviation, When
 from harness.mock.cli_format import (
     GroupInfo,
     RemoteCopyView,
@@ -12,7 +13,7 @@ from harness.mock.cli_format import (
 )
 from harness.mock.cli_sim import ArrayCLI, CommandResult, SessionEnv
 from harness.mock.clock import ManualClock
-from harness.mock.deviations import CliOverride, Deviation, Deviations, When
+from harness.mock.deviations import Deviations
 from harness.mock.topology import WorldSpec, build_world
 from harness.mock.world import Array, Operation, World
 from harness.showrcopy import RemoteCopyReport, parse_showrcopy

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.config.actions import SIMULATOR_ACTIONS
+from harness.control_schema import MAX_DURATION
 from harness.mock.clock import ManualClock
-from harness.mock.control import MAX_DURATION, ControlError, ControlServer, apply_control
+from harness.mock.control import ControlError, ControlServer, apply_control
 from harness.mock.topology import WorldSpec, build_world
 from harness.mock.world import Durations, World
 

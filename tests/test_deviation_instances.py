@@ -9,10 +9,11 @@ import pytest
 import pywbem
 from pywbem import CIMError, CIMInstanceName
 
+from harness.deviation_format import Deviation, DeviationError, When, load_deviations
 from harness.mock import cim_paths as P
-from harness.mock.cim_view import ArrayCIMBackend, load_deviations
+from harness.mock.cim_view import ArrayCIMBackend
 from harness.mock.clock import ManualClock
-from harness.mock.deviations import Deviation, DeviationError, Deviations, When
+from harness.mock.deviations import Deviations
 from harness.mock.world import World
 
 NS = "root/tpd"

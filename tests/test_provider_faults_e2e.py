@@ -25,7 +25,8 @@ import pytest
 from test_lab_actions import lab_config
 
 from harness.cim import ArrayCim, CimEndpoint
-from harness.mock.deviations import Deviation, Deviations, When
+from harness.deviation_format import Deviation, When
+from harness.mock.deviations import Deviations
 from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from harness import control_schema as _control
 from harness.config.base import _STRICT, Seconds, _ctx, _Strict
 from harness.config.files import _program, _program_problem
-from harness.mock import control as _control
 
 EVENT_KINDS = ("simulator", "cli", "script", "manual")
 SIMULATOR_ACTIONS = (

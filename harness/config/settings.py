@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from harness.config.base import Seconds, _ctx, _resolve_path, _Strict
 from harness.config.topology import Topology
+from harness.deviation_format import DeviationError, DeviationSet, load_deviations
+from harness.target_naming import TargetNamingError, check_target_names
+from harness.world_spec import Behaviour, WorldSpec
 
 
 class SimulatedOptions(_Strict):
-    """World options for the built-in simulated arrays (harness.mock: WorldSpec and SimulatedArrays)."""
+    """World options for the built-in simulated arrays, as plain values (`world_spec`, `load_deviations`)."""
 
     groups: int = Field(default=2, ge=1, le=1000)
     volumes_per_group: int = Field(default=2, ge=1, le=1000)
     scale: int = Field(default=0, ge=0, le=100_000)
     """Extra volume pairs in other groups (noise), to try the harness against a large array."""
     seed: int = 0
-    behaviour: Literal["3.1", "10.5"] = "3.1"
+    behaviour: Behaviour = "3.1"
     target_names: str | None = None
     """How the arrays name their remote-copy targets: peer, own, shared or a template (None: the behaviour's)."""
     period: Seconds | None = None
@@ -37,8 +40,6 @@ class SimulatedOptions(_Strict):
     @field_validator("target_names")
     @classmethod
     def _target_names(cls, value: str | None) -> str | None:
-        from harness.mock.target_names import TargetNamingError, check_target_names
-
         try:
             return None if value is None else check_target_names(value)
         except TargetNamingError as exc:
@@ -49,19 +50,14 @@ class SimulatedOptions(_Strict):
     def _deviations(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         value = _resolve_path(value, info)
         if value is not None and _ctx(info, "check_secrets"):
-            from harness.mock.cim_view import load_deviations
-            from harness.mock.deviations import DeviationError
-
             try:
                 load_deviations(value)
             except DeviationError as exc:
                 raise PydanticCustomError("config", "{message}", {"message": str(exc)}) from None
         return value
 
-    def world_spec(self, topology: Topology) -> Any:
-        """The harness.mock.topology.WorldSpec for these options."""
-        from harness.mock.topology import WorldSpec
-
+    def world_spec(self, topology: Topology) -> WorldSpec:
+        """The world these options describe (the simulator builds its arrays from it)."""
         return WorldSpec(
             topology=topology,
             groups=self.groups,
@@ -73,12 +69,9 @@ class SimulatedOptions(_Strict):
             period=self.period,
         )
 
-    def load_deviations(self) -> Any:
-        """harness.mock.deviations.Deviations from `deviations` (empty when not given)."""
-        from harness.mock.cim_view import load_deviations
-        from harness.mock.deviations import Deviations
-
-        return load_deviations(self.deviations) if self.deviations else Deviations()
+    def load_deviations(self) -> DeviationSet:
+        """The rules of `deviations`, checked (none when not given: a conformant provider)."""
+        return load_deviations(self.deviations) if self.deviations else DeviationSet()
 
 
 class Transients(_Strict):

@@ -1,7 +1,8 @@
-"""Deviations on the CIM side: validate the rules against the class, apply them per volume pair.
+"""Deviations on the CIM side: apply the rules per volume pair.
 
 Rule values name the class's own ValueMap/Values entries ("Splitting"), or give integers,
-booleans or None (NULL); they are translated through the compiled class qualifiers.
+booleans or None (NULL); `harness.deviation_format` checks them against the compiled class and
+translates them (a bad rule is refused there, with its name).
 Instance-level rules (`instance`, `omit_class`) wrap the vendor view (`DeviatingView`).
 """
 
@@ -9,52 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pywbem import CIM_ERR_NOT_FOUND, CIMDateTime, CIMError, CIMInstance, CIMInstanceName, type_from_name
+from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 
+from harness.cim_classes import ClassInfo
+from harness.deviation_format import cim_omitted, cim_values
 from harness.mock import cim_paths as P
-from harness.mock.cim_repo import ClassInfo, PropInfo
 from harness.mock.cim_vendor import AssocFilter, Found, Link, VendorView, Want, any_association
-from harness.mock.deviations import DeviationError, Deviations, StateFacts, facts_for
+from harness.mock.deviations import Deviations, StateFacts, facts_for
 from harness.mock.world import Replication, VolumePair, World
-
-_INTEGER_TYPES = {"uint8", "uint16", "uint32", "uint64", "sint8", "sint16", "sint32", "sint64"}
-
-
-def _typed(rule_id: str, prop: PropInfo, raw: object) -> object:
-    """The CIM value a rule's raw value stands for; DeviationError naming the rule if it fits not."""
-    where = f"deviation {rule_id!r}: property {prop.name}"
-    if prop.type == "reference":
-        raise DeviationError(f"{where} is a key reference and cannot be changed")
-    if raw is None:
-        return None
-    if prop.is_array:
-        raise DeviationError(f"{where} is an array, which deviations cannot set")
-    if isinstance(raw, bool):
-        if prop.type != "boolean":
-            raise DeviationError(f"{where} is {prop.type}, not boolean: {raw!r}")
-        return raw
-    if isinstance(raw, int):
-        if prop.type not in _INTEGER_TYPES:
-            raise DeviationError(f"{where} is {prop.type}, not an integer: {raw!r}")
-        try:
-            return type_from_name(prop.type)(raw)
-        except ValueError:
-            raise DeviationError(f"{where}: {raw} is out of range for {prop.type}") from None
-    if isinstance(raw, str):
-        if prop.values:
-            if raw not in prop.values:
-                allowed = ", ".join(prop.values)
-                raise DeviationError(f"{where}: value {raw!r} is not one of its Values: {allowed}")
-            return type_from_name(prop.type)(prop.values[raw])
-        if prop.type == "string":
-            return raw
-        if prop.type == "datetime":
-            try:
-                return CIMDateTime(raw)
-            except ValueError as exc:
-                raise DeviationError(f"{where}: {raw!r} is not a CIM datetime: {exc}") from None
-        raise DeviationError(f"{where} is {prop.type} without a value map: {raw!r}")
-    raise DeviationError(f"{where}: unsupported value {raw!r}")
 
 
 class CimDeviations:
@@ -68,24 +31,11 @@ class CimDeviations:
         self._typed: dict[tuple[str, str, object], object] = {}
         self.active = False
         for rule in deviations.rules:
-            for name, raw in rule.cim.items():
-                prop = self._prop(rule.id, name)
-                self._typed[(prop.name.lower(), type(raw).__name__, raw)] = _typed(rule.id, prop, raw)
+            for prop, raw, value in cim_values(rule, info):
+                self._typed[(prop.name.lower(), type(raw).__name__, raw)] = value
                 self.active = True
-            for name in rule.cim_omit:
-                prop = self._prop(rule.id, name)
-                if prop.type == "reference":
-                    raise DeviationError(f"deviation {rule.id!r}: key {prop.name} cannot be omitted")
+            if cim_omitted(rule, info):
                 self.active = True
-
-    def _prop(self, rule_id: str, name: str) -> PropInfo:
-        try:
-            return self.info.prop(name)
-        except KeyError:
-            allowed = ", ".join(sorted(p.name for p in self.info.properties.values() if p.type != "reference"))
-            raise DeviationError(
-                f"deviation {rule_id!r}: {self.info.name} has no property {name!r} (properties: {allowed})"
-            ) from None
 
     def __call__(self, rep: Replication, pair: VolumePair) -> tuple[dict[str, object], set[str]]:
         """Typed property values to report instead, and property names to leave out, for one pair."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from pywbem import (
     CIM_ERR_INVALID_PARAMETER,
@@ -51,15 +50,6 @@ def _fresh(inst: CIMInstance, want: Want) -> CIMInstance:
     """A copy of a fixed instance that shares nothing with it (properties, values, path), limited to `want`."""
     props = [p for p in inst.properties.values() if want is None or p.name.lower() in want]
     return CIMInstance(inst.classname, properties=copy.deepcopy(props), path=copy.deepcopy(inst.path))
-
-
-def load_deviations(path: str | Path, namespace: str = "root/tpd") -> Deviations:
-    """A deviations file, checked against the simulated provider's classes (property and value names):
-    DeviationError names the rule, the property and what is allowed."""
-    deviations = Deviations.load(path)
-    repo = class_repository((namespace, "interop"))
-    CimDeviations(deviations, repo.info(P.PAIR_SYNC), None, "any")  # type: ignore[arg-type]
-    return deviations
 
 
 class ArrayCIMBackend:

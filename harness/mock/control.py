@@ -17,8 +17,9 @@ Actions (fields):
     set_durations  durations = {name: seconds} (names of world.Durations; finite, > 0, at most a day)
     state        (no fields): a summary of every array, link and group, for humans and debugging
 
-Fields are typed strictly (JSON strings, booleans and numbers, no coercion). Every request the server
-cannot carry out gets a 4xx answer with a JSON body {"error": "..."}: a wrong path (404) or method
+Fields are typed strictly (JSON strings, booleans and numbers, no coercion); the request models live in
+`harness.control_schema`, shared with the target configuration's `kind: simulator` actions. Every
+request the server cannot carry out gets a 4xx answer with a JSON body {"error": "..."}: a wrong path (404) or method
 (405), a missing or wrong token (401), no Content-Length or a chunked body (411), a body over
 `MAX_BODY` bytes (413), a body that is not JSON (NaN and Infinity included) or not a valid request
 (400). A 500 would be a bug in the simulator.
@@ -33,10 +34,21 @@ import threading
 from dataclasses import fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
+from harness.control_schema import (
+    ArrayDown,
+    ArrayUp,
+    ControlRequest,
+    FailNext,
+    ForceSyncStatus,
+    LinkAction,
+    ResetToNew,
+    SetDurations,
+    State,
+)
 from harness.mock.world import ArrayCommandError, Durations, Operation, SyncStatus, World
 
 log = logging.getLogger("harness.mock.control")
@@ -44,64 +56,7 @@ log = logging.getLogger("harness.mock.control")
 
 MAX_BODY = 64 * 1024
 """Bytes a control request body may have (a request is a few hundred)."""
-MAX_DURATION = 24 * 3600.0
-"""The longest simulated duration set_durations accepts, in seconds."""
 
-
-class _Action(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-
-
-class ArrayDown(_Action):
-    action: Literal["array_down"]
-    array: str
-    scope: Literal["power", "links"] = "power"
-
-
-class ArrayUp(_Action):
-    action: Literal["array_up"]
-    array: str
-
-
-class LinkAction(_Action):
-    action: Literal["link"]
-    a: str
-    b: str
-    up: bool
-
-
-class FailNext(_Action):
-    action: Literal["fail_next"]
-    operation: Literal["recover", "restore"]
-
-
-class ForceSyncStatus(_Action):
-    action: Literal["force_sync_status"]
-    array: str
-    group: str
-    status: Literal["NotSynced", "Stale"]
-    volume: str | None = None
-
-
-class ResetToNew(_Action):
-    action: Literal["reset_to_new"]
-    array: str
-    group: str
-
-
-class SetDurations(_Action):
-    action: Literal["set_durations"]
-    durations: dict[str, Annotated[float, Field(gt=0, le=MAX_DURATION)]]
-
-
-class State(_Action):
-    action: Literal["state"]
-
-
-ControlRequest = Annotated[
-    ArrayDown | ArrayUp | LinkAction | FailNext | ForceSyncStatus | ResetToNew | SetDurations | State,
-    Field(discriminator="action"),
-]
 _REQUEST = TypeAdapter(ControlRequest)
 
 

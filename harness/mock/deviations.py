@@ -8,84 +8,27 @@ instance itself (`instance`: left out, refused with CIM_ERR_NOT_FOUND, reported
 twice, or twinned with a swapped second instance), whole classes
 (`omit_class`), or showrcopy fields (`cli`). It never changes the world itself,
 except `transient`, which changes how long a DR command runs.
+
+The file format (the rules' models, loading and checking a file, DeviationError) is
+`harness.deviation_format`; this module only applies the rules.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from harness.input_files import InputFileError, YamlInputError, parse_yaml, read_text
+from harness.deviation_format import Deviation, DeviationSet, InstanceFault
 from harness.mock.world import Operation, Replication, VolumePair, World
 
 log = logging.getLogger("harness.mock.deviations")
 
-ArrayKey = Literal["primary", "secondary", "sync_secondary", "periodic_secondary", "any"]
-RoleName = Literal["Primary", "Secondary", "Primary-Rev", "Secondary-Rev"]
-SyncName = Literal["New", "Syncing", "Synced", "NotSynced", "Stale", "Stopped"]
-GroupStatusName = Literal["Started", "Stopped", "Backup"]
-OperationName = Literal["failover", "recover", "restore", "none"]
-InstanceFault = Literal["omit", "not_found", "duplicate", "duplicate_swapped"]
-"""What happens to a matching pair's TPD_RemoteStorageSynchronized instance:
-omit               left out of every answer (Enumerate, References, Associators; GetInstance: CIM_ERR_NOT_FOUND)
-not_found          CIM_ERR_NOT_FOUND for GetInstance of its path and for References / Associators from its
-                   volumes; left out of EnumerateInstances
-duplicate          every answer that holds it holds it twice (the same path twice)
-duplicate_swapped  a second instance for the same pair, SystemElement and SyncedElement swapped"""
-OmittableClass = Literal["TPD_RemoteGroupSynchronized", "TPD_ReplicationEntity"]
-"""Classes a deviation can leave unimplemented: the provider serves no instance of them (a pair whose remote
-end cannot be resolved then keeps referencing the peer's volume, without UndiscoveredElement)."""
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class When(_Strict):
-    role: RoleName | None = None
-    sync_status: SyncName | None = None
-    group_status: GroupStatusName | None = None
-    operation: OperationName | None = None
-    link: Literal["up", "down"] | None = None
-
-
-class CliOverride(_Strict):
-    role: RoleName | None = None
-    sync_status: SyncName | None = None
-    group_status: GroupStatusName | None = None
-
-
-class Transient(_Strict):
-    operation: Literal["failover", "recover", "restore"]
-    seconds: float = Field(ge=0)
-
-
-class Deviation(_Strict):
-    id: str
-    array: ArrayKey = "any"
-    when: When = When()
-    pairs: int | None = Field(default=None, ge=1)  # only the first N volume pairs of each group
-    cim: dict[str, int | bool | str | None] = Field(default_factory=dict)
-    cim_omit: list[str] = Field(default_factory=list)
-    instance: InstanceFault | None = None
-    omit_class: list[OmittableClass] = Field(default_factory=list)
-    cli: CliOverride | None = None
-    transient: Transient | None = None
-
-
-class DeviationFile(_Strict):
-    deviations: list[Deviation]
-
-
-class DeviationError(ValueError):
-    """A deviations file that cannot be used; the message names the file and the problem."""
-
-
-class StateFacts(_Strict):
+class StateFacts(BaseModel):
     """An array's true state for one volume pair of a group, as the deviation `when` keys see it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     role: str
     sync_status: str
@@ -108,26 +51,15 @@ def facts_for(world: World, rep: Replication, pair: VolumePair, array: str) -> S
     )
 
 
-class Deviations:
-    """The loaded rules; empty means a conformant provider."""
-
-    def __init__(self, rules: list[Deviation] | None = None) -> None:
-        self.rules = list(rules or [])
+class Deviations(DeviationSet):
+    """The rules, applied: which of them match an array's state, and what they change there."""
 
     @classmethod
-    def load(cls, path: str | Path) -> Deviations:
-        path = Path(path)
-        try:
-            _, data = parse_yaml(read_text(path))
-        except InputFileError as exc:
-            raise DeviationError(f"{path}: cannot read deviations file: {exc}") from None
-        except YamlInputError as exc:
-            raise DeviationError(f"{path}: {exc}") from None
-        try:
-            parsed = DeviationFile.model_validate(data)
-        except ValidationError as exc:
-            raise DeviationError(f"{path}: {_describe(exc)}") from None
-        return cls(parsed.deviations)
+    def of(cls, rules: DeviationSet | None) -> Deviations:
+        """`rules` ready to apply (the same object if it already is; none: a conformant provider)."""
+        if isinstance(rules, Deviations):
+            return rules
+        return cls(rules.rules if rules is not None else None)
 
     def apply_transients(self, world: World) -> None:
         for rule in self.rules:
@@ -177,11 +109,3 @@ def _matches(rule: Deviation, array: str, facts: StateFacts) -> bool:
         return False
     wanted = rule.when.model_dump(exclude_none=True)
     return all(getattr(facts, key) == value for key, value in wanted.items())
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        problems.append(f"{where}: {err['msg']}")
-    return "; ".join(problems)

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from pydantic import SecretStr
 
-from harness.mock.control_client import ControlEndpoint, write_control_file, write_private
+from harness.control_client import ControlEndpoint, write_control_file, write_private
 from harness.mock.world import Durations
 
 HEADER = """\

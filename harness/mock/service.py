@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.deviation_format import DeviationSet
 from harness.mock.cim_view import ArrayCIMBackend
 from harness.mock.cimxml import CIMXMLServer
 from harness.mock.cli_sim import ArrayCLI
 from harness.mock.control import ControlServer
 from harness.mock.deviations import Deviations
 from harness.mock.sshd import ArraySSHServer
-from harness.mock.topology import WorldSpec, build_world
+from harness.mock.topology import build_world
 from harness.mock.world import Durations, World
+from harness.world_spec import WorldSpec
 
 CIM_USER = "smisuser"
 SSH_USER = "3paradm"
@@ -45,7 +47,7 @@ class SimulatedArrays:
         self,
         spec: WorldSpec | None = None,
         *,
-        deviations: Deviations | None = None,
+        deviations: DeviationSet | None = None,
         durations: Durations | None = None,
         tls: bool = True,
         certfile: str | None = None,
@@ -55,7 +57,7 @@ class SimulatedArrays:
     ) -> None:
         self.spec = spec or WorldSpec()
         self.world = world or build_world(self.spec, durations=durations)
-        self.deviations = deviations or Deviations()
+        self.deviations = Deviations.of(deviations)
         self.deviations.apply_transients(self.world)
         self.tls = tls
         self.certfile, self.keyfile = certfile, keyfile

@@ -1,33 +1,20 @@
-"""Build the simulated worlds: a remote-copy pair, or an SLD trio, with optional background noise."""
+"""Build the simulated worlds from a `harness.world_spec.WorldSpec`: a remote-copy pair, or an SLD trio, with
+optional background noise."""
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from dataclasses import dataclass
-from typing import Literal
 
 from harness.mock.clock import Clock
-from harness.mock.target_names import default_target_names, name_targets
-from harness.mock.world import Array, Behaviour, Durations, Mode, World
-
-Topology = Literal["pair", "sld"]
+from harness.mock.target_names import name_targets
+from harness.mock.world import Array, Durations, Mode, World
+from harness.target_naming import default_target_names
+from harness.world_spec import Behaviour, WorldSpec
 
 PAIR_ARRAYS = ("primary", "secondary")
 SLD_ARRAYS = ("primary", "sync_secondary", "periodic_secondary")
 NOISE_GROUP_SIZE = 100
-
-
-@dataclass(frozen=True)
-class WorldSpec:
-    topology: Topology = "pair"
-    groups: int = 2
-    volumes_per_group: int = 2
-    scale: int = 0
-    seed: int = 0
-    behaviour: Behaviour = "3.1"
-    target_names: str | None = None  # harness.mock.target_names style; None: the behaviour's default
-    period: float | None = None  # seconds between a periodic group's syncs; None: Durations.period
 
 
 def build_world(spec: WorldSpec, clock: Clock | None = None, durations: Durations | None = None) -> World:

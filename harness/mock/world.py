@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Literal
 
 from harness.mock.clock import Clock, RealClock
+from harness.world_spec import Behaviour
 
 
 class Role(StrEnum):
@@ -64,7 +65,6 @@ class Operation(StrEnum):
 
 
 Mode = Literal["sync", "periodic"]
-Behaviour = Literal["3.1", "10.5"]
 
 
 class ArrayCommandError(Exception):

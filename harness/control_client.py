@@ -1,5 +1,8 @@
 """The client side of the simulator's control interface (harness.mock.control is the server).
 
+It is not part of the simulator: the harness's `kind: simulator` actions talk to arrays that may be
+served by another process (`mock serve`), so only the JSON over HTTP ties the two.
+
 `post_control` sends one request (the runner's `kind: simulator` actions use it);
 `smis-harness mock ctl --control FILE ACTION [KEY=VALUE ...]` uses it from a shell or a
 `kind: script` action. FILE holds the control url and token (written by
