@@ -34,11 +34,16 @@ import os
 import socket
 import struct
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-import asyncssh
+from cryptography.utils import CryptographyDeprecationWarning
+
+with warnings.catch_warnings():  # asyncssh names DSA key types at import; cryptography >= 47 warns about it
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    import asyncssh
 
 from harness.mock.cli_sim import ArrayCLI, CommandResult, SessionEnv
 
