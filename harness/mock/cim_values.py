@@ -88,7 +88,8 @@ _BROKEN = PairState(CopyState.BROKEN, SyncState.BROKEN, ProgressStatus.COMPLETED
 _FAILED_OVER = PairState(CopyState.FAILED_OVER, SyncState.BROKEN, ProgressStatus.COMPLETED)
 _FAILING_OVER = PairState(CopyState.FAILED_OVER, SyncState.BROKEN, ProgressStatus.FAILING_OVER)
 _BY_OPERATION = {
-    Operation.FAILOVER: _FAILING_OVER,
+    # a failover while the peer is reachable: not FailedOver (RULE-01: only while the target is not ready)
+    Operation.FAILOVER: PairState(CopyState.BROKEN, SyncState.BROKEN, ProgressStatus.FAILING_OVER),
     Operation.RECOVER: PairState(CopyState.UNSYNCHRONIZED, SyncState.RESTORE_IN_PROGRESS, ProgressStatus.RESTORING),
     Operation.RESTORE: PairState(CopyState.SYNCHRONIZED, SyncState.SYNCHRONIZED, ProgressStatus.FAILING_BACK),
 }
@@ -97,6 +98,8 @@ _BY_OPERATION = {
 def pair_state(rep: Replication, pair: VolumePair, side: Side, link_failed: bool) -> PairState:
     """CopyState, SyncState and ProgressStatus of one pair as the array owning `side` reports them."""
     running = rep.operation.operation if rep.operation else None
+    if running is Operation.FAILOVER and rep.operation and rep.operation.issued_on != side.array:
+        running = None  # a failover runs on the array it was issued on; the peer sees only its effect on roles
     if rep.backup:
         return _BACKUP
     if link_failed:

@@ -450,10 +450,11 @@ class World:
                         pair.sync_started = pair.sync_ends = None
 
     def reset_to_new(self, array: str, group: str) -> None:
-        """Return a group to its freshly created state: stopped, volumes never synced (New)."""
+        """Return a group to its freshly created state: stopped, volumes never synced (New), no DR command running."""
         with self.lock:
             self._advance()
             for rep in self._replications(array, group):
+                rep.operation = None  # a running command's timers find it gone and do nothing
                 for side in rep.sides():
                     side.status = GroupStatus.STOPPED
                     side.role = side.configured_role
