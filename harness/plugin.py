@@ -17,7 +17,7 @@ from harness.config import ConfigError, TargetConfig, builtin_config, load_confi
 from harness.drive import stage_for_row, tour_position
 from harness.interrupts import Interrupts
 from harness.redact import Redactor, summarize_exception
-from harness.results import RunScope, default_report_dir
+from harness.result_files import RunScope, default_report_dir
 from harness.run import Run
 from harness.spec import load_spec
 

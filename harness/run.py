@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import results as results_io
+from harness import result_files as results_io
 from harness.array_cli import Transcript
 from harness.config import ArrayConfig, ConfigError, TargetConfig
 from harness.interrupts import Interrupts, SecondInterrupt
@@ -22,7 +22,7 @@ from harness.lock import ArrayInUse, ArrayLocks, holder_info
 from harness.mock.deviations import DeviationError
 from harness.overall import UNDECIDED
 from harness.redact import Redactor
-from harness.results import RunScope
+from harness.result_files import RunScope
 from harness.verdicts import Expectation, RowResult
 from harness.verdicts import error as error_result
 from harness.verdicts import skipped as skipped_result
