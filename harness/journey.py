@@ -26,13 +26,12 @@ from harness.interference import OutsideChange, outside_changes
 from harness.observe import Observation, Timeline
 from harness.overall import UNDECIDED
 from harness.poll import ArrayProbe, Poller, group_state, sample_times, transient_checks, window_rows
+from harness.results import RowResult, Verdict
 from harness.rules import RuleContext, check_rules, table106_from_spec
 from harness.session import NATURAL_ROLES, PreflightError, Session, natural_problems
 from harness.spec import load_spec
 from harness.verdicts import (
     Expectation,
-    RowResult,
-    Verdict,
     error,
     judge_each,
     judge_in_progress,

@@ -18,8 +18,8 @@ from harness.array_cli import Transcript
 from harness.observe import Observation
 from harness.overall import Overall, judge_run, scoped_rows
 from harness.redact import Redactor
+from harness.results import SEVERITY
 from harness.spec import load_spec
-from harness.verdicts import SEVERITY
 
 
 def now_iso() -> str:

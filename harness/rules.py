@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.observe import CimGroupSync, CimPair, CimView, CliView, Observation
+from harness.results import Verdict
 from harness.showrcopy import base_group_name
 from harness.spec import Spec, load_spec
-from harness.verdicts import NOT_REPORTED, Verdict, format_value
+from harness.verdicts import NOT_REPORTED, format_value
 
 __all__ = [
     "MAX_STORED_VIOLATIONS",

@@ -23,7 +23,8 @@ from harness.mock.deviations import DeviationError
 from harness.overall import UNDECIDED
 from harness.redact import Redactor
 from harness.result_files import RunScope
-from harness.verdicts import Expectation, RowResult
+from harness.results import RowResult
+from harness.verdicts import Expectation
 from harness.verdicts import error as error_result
 from harness.verdicts import skipped as skipped_result
 

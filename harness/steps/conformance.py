@@ -8,9 +8,10 @@ import pytest
 from pytest_bdd import given, parsers, then
 
 from harness.drive import TABLE106_STAGES, stage_for_row
+from harness.results import RowResult, Verdict
 from harness.run import Run
 from harness.spec import load_spec
-from harness.verdicts import Expectation, RowResult, Verdict
+from harness.verdicts import Expectation
 
 PAIR = ("primary", "secondary")
 
