@@ -18,7 +18,7 @@ from harness.array_cli import Transcript
 from harness.observe import Observation
 from harness.overall import Overall, judge_run, scoped_rows
 from harness.redact import Redactor
-from harness.results import SEVERITY
+from harness.results import SEVERITY, RowResult
 from harness.spec import load_spec
 
 
@@ -79,13 +79,13 @@ class ResultsWriter:
             self._observations.close()
             self._transcript.close()
         # redacted before judging: the headline shortens reasons, which could cut a secret past recognition
-        rows = self.redactor.data(scoped_rows(
+        rows = self.redactor.data(typed_rows(scoped_rows(
             self.rows,
             topology=manifest.get("topology"),
             selected=scope.selected,
             undecided_why=scope.undecided_why(),
             problems_by_row=scope.problems_by_row,
-        ))  # fmt: skip
+        )))  # fmt: skip
         overall = judge_run(rows, problems=self.redactor.data(scope.problems), final_states=[final_state],
                             interrupted_by=scope.interrupted_by)  # fmt: skip
         document = {
@@ -126,6 +126,12 @@ class RunScope:
         return "the row's test never ran to a verdict"
 
 
+def typed_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as the schema writes them: a row made ERROR after its cells were judged (its pytest item
+    broke) has them not judged."""
+    return [RowResult.from_dict(row).to_dict() for row in rows]
+
+
 def overall_fields(overall: Overall) -> dict[str, Any]:
     """The top-level fields of results.json that state the overall verdict."""
     return {"verdict": overall.verdict, "headline": overall.headline, "exit_code": overall.exit_code,
@@ -134,16 +140,17 @@ def overall_fields(overall: Overall) -> dict[str, Any]:
 
 def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
     """results.json for several groups: each row's verdict is the worst over the groups that ran it
-    (skipped only where every group skipped it); each group's own result stays in `groups`. The overall
-    verdict is judged over the merged rows, with every group's run-level problems."""
+    (skipped only where every group skipped it), with the cells of the first group that gave it; each
+    group's own result stays in `groups`. The overall verdict is judged over the merged rows, with every
+    group's run-level problems."""
     documents = {
         g: json.loads((d / "results.json").read_text()) for g, d in runs.items() if (d / "results.json").exists()
     }
     rows = []
-    for row_id in load_spec().rows:
+    for row_id, spec_row in load_spec().rows.items():
         per_group = {g: next(r for r in doc["rows"] if r["id"] == row_id) for g, doc in documents.items()}
         # a rule one group could not exercise says nothing against the groups that did
-        neutral = ("skipped", "not_observed") if row_id.startswith("RULE-") else ("skipped",)
+        neutral = ("skipped", "not_observed") if spec_row.table == "rules" else ("skipped",)
         ran = {g: r for g, r in per_group.items() if r["verdict"] not in neutral} or per_group
         worst_row = min(ran.values(), key=lambda r: [str(v) for v in SEVERITY].index(r["verdict"]))
         deciding = [g for g, r in ran.items() if r["verdict"] == worst_row["verdict"]]
@@ -161,6 +168,7 @@ def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
     problems = [p for doc in documents.values() for p in (doc.get("overall") or {}).get("problems", [])]
     problems += [f"group {g}: no results.json was written" for g in missing]
     signals = [(d.get("overall") or {}).get("interrupted_by") for d in documents.values()]
+    rows = typed_rows(rows)
     overall = judge_run(rows, problems=problems, final_states=[d.get("final_state") for d in documents.values()],
                         interrupted_by=next((s for s in signals if s), None))  # fmt: skip
     document = {
