@@ -379,6 +379,13 @@ def cells_of(exp: Expectation, array: str, obs: Observation | None, *, judged: b
     return cells
 
 
+def expected_cells(row: Row) -> list[Cell]:
+    """The cells of a documented row nobody judged (skipped, never decided, or read from a results file
+    written before cells existed): the expected values, not judged."""
+    exp = Expectation.from_row(row, array=row.array or "")
+    return cells_of(exp, row.array or "", None, judged=False)
+
+
 def _outcome(judged: bool, shown: str | None, differs: bool) -> Outcome:
     if not judged or shown is None:
         return Outcome.NOT_JUDGED
