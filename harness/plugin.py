@@ -6,7 +6,6 @@ the same suite with `pytest -p harness.plugin --pyargs harness.suite --harness-c
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,7 @@ from harness.interrupts import Interrupts
 from harness.redact import Redactor, summarize_exception
 from harness.result_files import RunScope, default_report_dir
 from harness.run import Run
-from harness.spec import load_spec
-
-ROW_ID = re.compile(r"\b(T10[67]-\d\d[b]?|SLD-\d\d|RULE-\d\d)\b")
+from harness.spec import ROW_ID, load_spec
 
 
 class HarnessPlugin:
