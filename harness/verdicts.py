@@ -40,10 +40,12 @@ __all__ = [
     "NOT_REPORTED",
     "Expectation",
     "Mismatch",
+    "cells_of",
     "combine",
     "comparable",
     "compare",
     "error",
+    "expected_cells",
     "expected_dict",
     "format_value",
     "judge_each",
@@ -360,8 +362,9 @@ def _expected_text(exp: Expectation) -> str:
 # --------------------------------------------------------------------------- cells
 
 
-def cells_of(exp: Expectation, array: str, obs: Observation | None, *, judged: bool = True,
-             cim_shows: str | None = None) -> list[Cell]:  # fmt: skip
+def cells_of(
+    exp: Expectation, array: str, obs: Observation | None, *, judged: bool = True, cim_shows: str | None = None
+) -> list[Cell]:
     """The row's cells on `array` as `obs` shows them: a cell passes when its value is the expected
     one, fails when it differs, and is not judged when `judged` is false or `obs` did not read its
     interface. `cim_shows`: every CIM cell fails showing this instead (a wrong instance set)."""
