@@ -21,13 +21,12 @@ from harness.interference import OutsideChange, outside_changes
 from harness.observe import Observation, Timeline
 from harness.overall import UNDECIDED
 from harness.poll import sample_times, transient_checks, window_rows
+from harness.results import RowResult, Verdict
 from harness.rules import RuleContext, check_rules, table106_from_spec
 from harness.spec import Spec
 from harness.stages import NATURAL, NATURAL_ROLES, time_limit_name
 from harness.verdicts import (
     Expectation,
-    RowResult,
-    Verdict,
     error,
     judge_each,
     judge_in_progress,

@@ -24,11 +24,12 @@ from harness.driver import Driver
 from harness.interference import OutsideChange
 from harness.observe import Observation, RunClock, Timeline
 from harness.poll import ArrayProbe, Poller
+from harness.results import RowResult
 from harness.session import PreflightError, Session
 from harness.spec import load_spec
 from harness.stages import NATURAL
 from harness.teardown import commands_to_run, return_to_natural
-from harness.verdicts import Expectation, RowResult
+from harness.verdicts import Expectation
 from harness.verdicts import skipped as skipped_result
 
 Progress = Callable[[str], None]

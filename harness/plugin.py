@@ -18,7 +18,7 @@ from harness.config import ConfigError, TargetConfig, builtin_config, load_confi
 from harness.console import Console
 from harness.interrupts import Interrupts
 from harness.redact import Redactor, summarize_exception
-from harness.results import RunScope, default_report_dir
+from harness.result_files import RunScope, default_report_dir
 from harness.run import Run
 from harness.spec import ROW_ID, load_spec
 from harness.stages import tour_key
@@ -114,13 +114,15 @@ class HarnessPlugin:
             self.run.start()
         return self.run
 
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        """Each row's test carries its row id as a marker (selection: `-m T107-02`, `smis-harness run T107-02`)."""
+        found = item_row_id(item)
+        if found:
+            item.add_marker(getattr(pytest.mark, found))
+
     @pytest.hookimpl(trylast=True)  # after any other plugin's reordering: one pass through the DR sequence
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Run rows in the order one pass through the DR sequence visits their stages; rules last."""
-        for item in items:
-            found = item_row_id(item)
-            if found:
-                item.add_marker(getattr(pytest.mark, found))
         items.sort(key=_tour_key)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -152,6 +154,7 @@ class HarnessPlugin:
         if found:
             request.node.stash[ROW] = found.group(1)
 
+    @pytest.hookimpl(trylast=True)  # after pytest-bdd's own, which marks every step that returned as passed
     def pytest_bdd_after_step(self, request: pytest.FixtureRequest) -> None:
         mark_step_failed(request.node)
 

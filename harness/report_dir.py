@@ -23,7 +23,7 @@ from pathlib import Path
 from harness.report.bundle import RUN_FILES
 from harness.report.render import REPORT_NAME
 from harness.rerun import CHANGES_FILE
-from harness.results import default_report_dir
+from harness.result_files import default_report_dir
 
 RUN_OUTPUTS = frozenset({*RUN_FILES, REPORT_NAME, CHANGES_FILE})
 """Files a run writes into its directory (and into each per-group directory of a multi-group run)."""

@@ -14,7 +14,7 @@ from harness.lock import ArrayInUse, ArrayLocks, holder_info
 from harness.overall import EXIT_NOT_NATURAL, EXIT_USAGE
 from harness.redact import Redactor
 from harness.report_dir import ReportDirError, prepare_report_dir
-from harness.results import ResultsWriter
+from harness.result_files import ResultsWriter
 from harness.run import array_id
 
 

@@ -1,176 +1,176 @@
-"""Result files of a run: results.jsonl (appended as each row finishes), observations.jsonl (as each
-observation is taken), transcript.jsonl (as each command is sent and as it ends) and results.json
-(written at the end).
+"""The typed result schema: a row's `Verdict`, its `Cell`s and the `RowResult` that holds them.
 
-A crash loses nothing already decided: every row is on disk the moment it is judged.
+One row of results.jsonl / results.json is `RowResult.to_dict()`; `RowResult.from_dict` reads it back
+(also rows written before cells existed: they have none). The judging is in `harness.verdicts`;
+whoever shows a result (the report, pytest-bdd steps) takes the cells as given and judges nothing.
+
+A cell is one expected value of a row on one array as one interface shows it:
+
+    column     "Role/SyncStatus" (Table 107) or "SyncStatus" (Table 106): the CLI's cell;
+               "CopyState", "SyncState", "ProgressStatus": the CIM cells
+    interface  "cli" | "cim"
+    array      topology key ("primary", "secondary", "sync_secondary", ...)
+    expected   display text: "Primary-Rev/Stopped", "Failing Over (11)"
+    observed   display text of the sample that decided the row on that array, None when that
+               interface was not read there
+    outcome    "pass" / "fail" (the value shown equals / differs from the expected one), "not_judged"
+               (the row was not decided PASS or FAIL, or nothing was read)
+    seq        the Observation the observed text is from
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
-from harness.array_cli import Transcript
-from harness.observe import Observation
-from harness.overall import Overall, judge_run, scoped_rows
-from harness.redact import Redactor
-from harness.spec import load_spec
-from harness.verdicts import SEVERITY
+__all__ = ["CIM", "CLI", "SEVERITY", "Cell", "Outcome", "RowResult", "Verdict"]
+
+CLI, CIM = "cli", "cim"
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_OBSERVED = "not_observed"
+    SKIPPED = "skipped"
+    ERROR = "error"
 
 
-def default_report_dir(base: Path = Path("reports")) -> Path:
-    return base / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+SEVERITY = (Verdict.FAIL, Verdict.ERROR, Verdict.NOT_OBSERVED, Verdict.SKIPPED, Verdict.PASS)
+"""Worst first: which verdict wins when several results make one (arrays of a row, groups of a run)."""
+
+DECIDED = (Verdict.PASS, Verdict.FAIL)
 
 
-class ResultsWriter:
-    """Every line and document passes through `redactor` (set once the run knows its secrets)."""
+class Outcome(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_JUDGED = "not_judged"
 
-    def __init__(self, report_dir: Path, redactor: Redactor | None = None) -> None:
-        self.report_dir = report_dir
-        self.redactor = redactor or Redactor()
-        report_dir.mkdir(parents=True, exist_ok=True)
-        self.jsonl_path = report_dir / "results.jsonl"
-        self.observations_path = report_dir / "observations.jsonl"
-        self.rows: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._observations = self.observations_path.open("a")
-        self._transcript = (report_dir / "transcript.jsonl").open("a")
 
-    def append(self, row: dict[str, Any]) -> None:
-        with self._lock:
-            row = self.redactor.data(row)
-            self.rows[row["id"]] = row
-            with self.jsonl_path.open("a") as sink:
-                sink.write(json.dumps(row) + "\n")
+@dataclass(frozen=True)
+class Cell:
+    """One expected value of a row on one array, as one interface showed it (see the module's doc)."""
 
-    def write_observation(self, observation: Observation) -> None:
-        line = self.redactor.text(json.dumps(observation.to_dict())) + "\n"
-        with self._lock:
-            if not self._observations.closed:
-                self._observations.write(line)
-                self._observations.flush()
+    column: str
+    interface: str  # CLI | CIM
+    array: str
+    expected: str
+    observed: str | None
+    outcome: Outcome
+    seq: int | None = None
 
-    def write_transcript(self, entry: dict[str, Any]) -> None:
-        """One CLI command as it is sent, and again when it ends (the same `ref`; the later line wins)."""
-        line = self.redactor.text(json.dumps(entry)) + "\n"
-        with self._lock:
-            if not self._transcript.closed:
-                self._transcript.write(line)
-                self._transcript.flush()
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "interface": self.interface, "array": self.array, "expected": self.expected,
+                "observed": self.observed, "outcome": str(self.outcome), "seq": self.seq}  # fmt: skip
 
-    def finish(
-        self,
-        manifest: dict[str, Any],
-        events: list[dict[str, Any]],
-        observation_count: int,
-        transcript: Transcript,
-        final_state: dict[str, Any],
-        scope: RunScope,
-    ) -> dict[str, Any]:
-        with self._lock:
-            self._observations.close()
-            self._transcript.close()
-        # redacted before judging: the headline shortens reasons, which could cut a secret past recognition
-        rows = self.redactor.data(scoped_rows(
-            self.rows,
-            topology=manifest.get("topology"),
-            selected=scope.selected,
-            undecided_why=scope.undecided_why(),
-            problems_by_row=scope.problems_by_row,
-        ))  # fmt: skip
-        overall = judge_run(rows, problems=self.redactor.data(scope.problems), final_states=[final_state],
-                            interrupted_by=scope.interrupted_by)  # fmt: skip
-        document = {
-            **overall_fields(overall),
-            "manifest": manifest,
-            "final_state": final_state,
-            "rows": rows,
-            "events": events,
-            "errata": load_spec().errata,
-            "evidence": {
-                "observations": "observations.jsonl",
-                "transcript": "transcript.jsonl",
-                "observation_count": observation_count,
-                "command_count": len(transcript.entries),
-            },
-        }
-        document = self.redactor.data(document)
-        (self.report_dir / "results.json").write_text(json.dumps(document, indent=2))
-        return document
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Cell:
+        """Raises ValueError for a cell that is not one (a missing field, an unknown outcome)."""
+        try:
+            seq = data.get("seq")
+            return cls(str(data["column"]), str(data["interface"]), str(data["array"]), str(data["expected"]),
+                       None if data.get("observed") is None else str(data["observed"]), Outcome(data["outcome"]),
+                       None if seq is None else int(seq))  # fmt: skip
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a cell ({exc!r}): {dict(data)!r}"[:300]) from None
 
 
 @dataclass
-class RunScope:
-    """What pytest selected and what broke outside the row verdicts (from the pytest plugin)."""
+class RowResult:
+    """One documented row's result. Cells are judged only in a row decided PASS or FAIL: whatever makes
+    the row anything else (here or later, with `dataclasses.replace`) leaves its cells not judged."""
 
-    selected: set[str] | None = None  # row ids collected after the user's selection; None: every row
-    problems: list[str] = field(default_factory=list)  # run-level: pytest errors, interruption, setup
-    problems_by_row: dict[str, str] = field(default_factory=dict)  # row id -> how its pytest item broke
-    interrupted: bool = False
-    interrupted_by: str | None = None  # the signal, when one stopped the run
+    id: str
+    verdict: Verdict
+    array: str | tuple[str, ...] | None
+    expected: dict[str, Any] = field(default_factory=dict)
+    observed: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    evidence: list[int] = field(default_factory=list)
+    erratum: str | None = None
+    cells: list[Cell] = field(default_factory=list)
+    # set once the run's scope is known (results.json, `harness.overall.scoped_rows`); None in results.jsonl
+    table: str | None = None
+    in_scope: bool | None = None
+    out_of_scope: str | None = None  # why the row does not count
+    recorded_verdict: Verdict | None = None  # the verdict recorded before the row's pytest item broke
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # several groups: group -> verdict, reason, run
 
-    def undecided_why(self) -> str:
-        if self.interrupted:
-            by = f" ({self.interrupted_by})" if self.interrupted_by else ""
-            return f"the run was interrupted{by} before this row was decided"
-        if self.problems:
-            return f"the run broke before this row was decided ({self.problems[0]})"
-        return "the row's test never ran to a verdict"
+    def __post_init__(self) -> None:
+        self.verdict = Verdict(self.verdict)
+        if self.verdict not in DECIDED:
+            self.cells = [replace(c, outcome=Outcome.NOT_JUDGED) for c in self.cells]
+
+    def cells_for(self, interface: str, array: str) -> list[Cell]:
+        """The row's cells of one interface ("cli" | "cim") on one array, in column order. A step that
+        checks a row's CLI or CIM values asserts each passes; empty when the row holds none there (a
+        skipped row, an error before anything was judged, another array)."""
+        return [c for c in self.cells if c.interface == interface and c.array == array]
+
+    @property
+    def failed_cells(self) -> list[Cell]:
+        return [c for c in self.cells if c.outcome == Outcome.FAIL]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "verdict": str(self.verdict),
+            "array": list(self.array) if isinstance(self.array, tuple) else self.array,
+            "expected": _jsonable(self.expected),
+            "observed": _jsonable(self.observed),
+            "reason": self.reason,
+            "evidence": [int(seq) for seq in self.evidence],
+            "erratum": self.erratum,
+            "cells": [c.to_dict() for c in self.cells],
+        }
+        scope = {"table": self.table, "in_scope": self.in_scope, "out_of_scope": self.out_of_scope,
+                 "recorded_verdict": None if self.recorded_verdict is None else str(self.recorded_verdict)}  # fmt: skip
+        out.update({k: v for k, v in scope.items() if v is not None})
+        if self.groups:
+            out["groups"] = _jsonable(self.groups)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RowResult:
+        """A row as `to_dict` wrote it; a row without `cells` (written before they existed) has none.
+        Raises ValueError for something that is not a row (no id, an unknown verdict, a malformed cell)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+            raise ValueError(f"not a result row (no id): {data!r}"[:300])
+        try:
+            verdict = Verdict(data.get("verdict"))
+            recorded = data.get("recorded_verdict")
+            array = data.get("array")
+            return cls(
+                id=data["id"],
+                verdict=verdict,
+                array=tuple(str(a) for a in array) if isinstance(array, list | tuple) else array,
+                expected=dict(data.get("expected") or {}),
+                observed=dict(data.get("observed") or {}),
+                reason=str(data.get("reason") or ""),
+                evidence=[int(seq) for seq in data.get("evidence") or []],
+                erratum=data.get("erratum"),
+                cells=[Cell.from_dict(c) for c in data.get("cells") or []],
+                table=data.get("table"),
+                in_scope=data.get("in_scope"),
+                out_of_scope=data.get("out_of_scope"),
+                recorded_verdict=None if recorded is None else Verdict(recorded),
+                groups={str(g): dict(v) for g, v in (data.get("groups") or {}).items()},
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"row {data['id']}: not a result row ({exc})") from None
 
 
-def overall_fields(overall: Overall) -> dict[str, Any]:
-    """The top-level fields of results.json that state the overall verdict."""
-    return {"verdict": overall.verdict, "headline": overall.headline, "exit_code": overall.exit_code,
-            "overall": overall.to_dict()}  # fmt: skip
-
-
-def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
-    """results.json for several groups: each row's verdict is the worst over the groups that ran it
-    (skipped only where every group skipped it); each group's own result stays in `groups`. The overall
-    verdict is judged over the merged rows, with every group's run-level problems."""
-    documents = {
-        g: json.loads((d / "results.json").read_text()) for g, d in runs.items() if (d / "results.json").exists()
-    }
-    rows = []
-    for row_id in load_spec().rows:
-        per_group = {g: next(r for r in doc["rows"] if r["id"] == row_id) for g, doc in documents.items()}
-        # a rule one group could not exercise says nothing against the groups that did
-        neutral = ("skipped", "not_observed") if row_id.startswith("RULE-") else ("skipped",)
-        ran = {g: r for g, r in per_group.items() if r["verdict"] not in neutral} or per_group
-        worst_row = min(ran.values(), key=lambda r: [str(v) for v in SEVERITY].index(r["verdict"]))
-        deciding = [g for g, r in ran.items() if r["verdict"] == worst_row["verdict"]]
-        rows.append({
-            **worst_row,
-            "reason": "; ".join(f"{g}: {ran[g]['reason']}" for g in deciding),
-            "evidence": [],
-            "groups": {g: {"verdict": r["verdict"], "reason": r["reason"], "run": runs[g].name}
-                       for g, r in per_group.items()},
-        })  # fmt: skip
-    first = next(iter(documents.values()), {"manifest": {}})
-    manifest = {**first["manifest"], "groups": list(documents), "group": None,
-                "group_runs": {g: str(runs[g].name) for g in documents}}  # fmt: skip
-    missing = [g for g in runs if g not in documents]
-    problems = [p for doc in documents.values() for p in (doc.get("overall") or {}).get("problems", [])]
-    problems += [f"group {g}: no results.json was written" for g in missing]
-    signals = [(d.get("overall") or {}).get("interrupted_by") for d in documents.values()]
-    overall = judge_run(rows, problems=problems, final_states=[d.get("final_state") for d in documents.values()],
-                        interrupted_by=next((s for s in signals if s), None))  # fmt: skip
-    document = {
-        **overall_fields(overall),
-        "manifest": manifest,
-        "final_state": {g: doc.get("final_state") for g, doc in documents.items()},
-        "rows": rows,
-        "events": [],
-        "errata": load_spec().errata,
-        "evidence": {"group_runs": {g: str(runs[g].name) for g in documents}},
-    }
-    (report_dir / "results.json").write_text(json.dumps(document, indent=2))
-    return document
+def _jsonable(value: Any) -> Any:
+    """JSON types for what observations carry (pywbem's integer subclasses, tuples, markers)."""
+    if value is None or isinstance(value, bool | str | float):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)

@@ -8,6 +8,9 @@ arise), holds, or is violated with a message naming the pair and the values.
 A rule that no observation exercised is SKIPPED ("not exercised: ..."), never PASS. A rule
 that fails because the provider lacks a class or property the manual documents (RoleReversed,
 TPD_ReplicationEntity, TPD_RemoteGroupSynchronized) says "not implemented: ..." first.
+
+Values are named as the manual names them; the integers a provider returns come from the spec's
+value maps (`_number`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.observe import CimGroupSync, CimPair, CimView, CliView, Observation
+from harness.results import Verdict
 from harness.showrcopy import base_group_name
-from harness.spec import Spec, load_spec
-from harness.verdicts import NOT_REPORTED, Verdict, format_value
+from harness.spec import CIM_PROPERTIES, Spec, load_spec
+from harness.verdicts import NOT_REPORTED, format_value, pair_value
 
 __all__ = [
     "MAX_STORED_VIOLATIONS",
@@ -41,10 +45,7 @@ ENTITY_CLASS = "TPD_ReplicationEntity"
 GROUP_SYNC_CLASS = "TPD_RemoteGroupSynchronized"
 NOT_IMPLEMENTED = "not implemented: "
 VOLUME_CLASS = "TPD_StorageVolume"
-FAILED_OVER = 10
-UNDISCOVERED_SYSTEM, UNDISCOVERED_SYNCED = 2, 3
 NORMAL_GROUP_STATUSES = frozenset({"Started", "Stopped"})
-TABLE106_PROPERTIES = ("CopyState", "SyncState", "ProgressStatus")
 
 
 @dataclass
@@ -106,18 +107,17 @@ def _cli(obs: Observation) -> CliView | None:
     return obs.cli if obs.cli_error is None else None
 
 
-def _value(pair: CimPair, prop: str) -> Any:
-    if prop in pair.omitted or prop not in pair.properties:
-        return NOT_REPORTED
-    return pair.properties[prop]
+def _number(prop: str, name: str) -> int:
+    return load_spec().number(prop, name)
 
 
-def _is(value: Any, number: int) -> bool:
+def _is_number(value: Any, number: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and int(value) == number
 
 
-def _show(prop: str, value: Any) -> str:
-    return format_value(prop, value)
+def _is(value: Any, prop: str, name: str) -> bool:
+    """`value` is the integer of the value of `prop` the manual names `name`."""
+    return _is_number(value, _number(prop, name))
 
 
 def _label(pair: CimPair) -> str:
@@ -145,16 +145,17 @@ def rule01(obs: Observation, derived: _Derived) -> list[str] | None:
         return None
     reversed_role = cli.role in REVERSED_ROLES
     ready = _ready(cli)
+    failed_over = format_value("CopyState", _number("CopyState", "FailedOver"))
     out: list[str] = []
     for pair in cim.pairs:
-        if not _is(_value(pair, "CopyState"), FAILED_OVER):
+        if not _is(pair_value(pair, "CopyState"), "CopyState", "FailedOver"):
             continue
         if reversed_role and ready is False:
             continue
         if reversed_role and ready is None:
             continue  # the target status was not read: cannot tell
         out.append(
-            f"{_label(pair)}: CopyState FailedOver (10) with role {cli.role} and target status "
+            f"{_label(pair)}: CopyState {failed_over} with role {cli.role} and target status "
             f"{cli.target_status}; allowed only on Primary-Rev/Secondary-Rev while the target is not ready"
         )
     return out
@@ -168,7 +169,7 @@ def rule02(obs: Observation, derived: _Derived) -> list[str] | None:
     expected = cli.role in REVERSED_ROLES
     out: list[str] = []
     for pair in cim.pairs:
-        value = _value(pair, "RoleReversed")
+        value = pair_value(pair, "RoleReversed")
         if value is NOT_REPORTED:
             out.append(f"{_label(pair)}: RoleReversed not reported (role {cli.role}, expected {expected})")
         elif not isinstance(value, bool) or value != expected:
@@ -216,7 +217,7 @@ def rule04(obs: Observation, derived: _Derived) -> list[str] | None:
     exercised = False
     out: list[str] = []
     for pair in cim.pairs:
-        undiscovered = _value(pair, "UndiscoveredElement")
+        undiscovered = pair_value(pair, "UndiscoveredElement")
         has_entity = ENTITY_CLASS in (pair.system_element_class, pair.synced_element_class)
         if not has_entity and undiscovered in (None, NOT_REPORTED):
             continue
@@ -226,20 +227,20 @@ def rule04(obs: Observation, derived: _Derived) -> list[str] | None:
 
 
 def _entity_problems(pair: CimPair, undiscovered: Any, cli: CliView | None, prefixes: Sequence[str]) -> list[str]:
-    ends = {
-        UNDISCOVERED_SYSTEM: ("SystemElement", pair.system_element_class, pair.system_element),
-        UNDISCOVERED_SYNCED: ("SyncedElement", pair.synced_element_class, pair.synced_element),
+    ends = {  # UndiscoveredElement's value names are the ends' names
+        "SystemElement": (pair.system_element_class, pair.system_element),
+        "SyncedElement": (pair.synced_element_class, pair.synced_element),
     }
-    named = next((n for n in ends if _is(undiscovered, n)), None)
-    shown = _show("UndiscoveredElement", undiscovered)
+    named = next((end for end in ends if _is(undiscovered, "UndiscoveredElement", end)), None)
+    shown = format_value("UndiscoveredElement", undiscovered)
     out: list[str] = []
     if undiscovered not in (None, NOT_REPORTED) and named is None:
         out.append(f"{_label(pair)}: UndiscoveredElement {shown} names neither end")
-    for number, (end, cls, path) in ends.items():
-        if cls == ENTITY_CLASS and named != number:
+    for end, (cls, path) in ends.items():
+        if cls == ENTITY_CLASS and named != end:
             out.append(f"{_label(pair)}: {end} references a {ENTITY_CLASS} ({path}) but UndiscoveredElement is {shown}")
     if named is not None:
-        end, cls, path = ends[named]
+        end, (cls, path) = named, ends[named]
         if cls != ENTITY_CLASS:
             what = f"a {VOLUME_CLASS}" if cls == VOLUME_CLASS else f"class {cls}"
             out.append(
@@ -276,27 +277,29 @@ def _probe_violations(probes: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping
 
 # --------------------------------------------------------------------------- RULE-05 .. RULE-07
 
-_REQUESTED_FOR = {5: 4, 13: 4, 4: 15, 8: 15, 10: 15}  # CopyState -> RequestedCopyState
+_REQUESTED_FOR = {"Broken": "Synchronized", "Skewed": "Synchronized", "Synchronized": "Not Applicable",
+                  "Inactive": "Not Applicable", "FailedOver": "Not Applicable"}  # CopyState -> RequestedCopyState
 
 
 def rule05(obs: Observation, derived: _Derived) -> list[str] | None:
-    """RequestedCopyState is Synchronized (4) while Broken/Skewed, Not Applicable (15) once reached."""
+    """RequestedCopyState is Synchronized while Broken/Skewed, Not Applicable once reached."""
     cim = _cim(obs)
     if cim is None:
         return None
     exercised = False
     out: list[str] = []
     for pair in cim.pairs:
-        copy_state = _value(pair, "CopyState")
-        wanted = next((r for c, r in _REQUESTED_FOR.items() if _is(copy_state, c)), None)
+        copy_state = pair_value(pair, "CopyState")
+        wanted = next((r for c, r in _REQUESTED_FOR.items() if _is(copy_state, "CopyState", c)), None)
         if wanted is None:
             continue
         exercised = True
-        requested = _value(pair, "RequestedCopyState")
-        if not _is(requested, wanted):
+        requested = pair_value(pair, "RequestedCopyState")
+        if not _is(requested, "RequestedCopyState", wanted):
             out.append(
-                f"{_label(pair)}: CopyState {_show('CopyState', copy_state)}, RequestedCopyState expected "
-                f"{_show('CopyState', wanted)}, observed {_show('CopyState', requested)}"
+                f"{_label(pair)}: CopyState {format_value('CopyState', copy_state)}, RequestedCopyState expected "
+                f"{format_value('CopyState', _number('CopyState', wanted))}, observed "
+                f"{format_value('CopyState', requested)}"
             )
     return out if exercised else None
 
@@ -306,16 +309,18 @@ def rule06(obs: Observation, derived: _Derived) -> list[str] | None:
     cim = _cim(obs)
     if cim is None:
         return None
-    sync_pairs = [p for p in cim.pairs if _is(_value(p, "Mode"), 2)]
+    sync_pairs = [p for p in cim.pairs if _is(pair_value(p, "Mode"), "Mode", "Synchronous")]
     out: list[str] = []
     for pair in sync_pairs:
-        when = _value(pair, "WhenSynced")
+        when = pair_value(pair, "WhenSynced")
         if when is not None and when is not NOT_REPORTED:
-            out.append(f"{_label(pair)}: Mode Synchronous (2) but WhenSynced is {when!s}, expected NULL")
+            mode = format_value("Mode", pair_value(pair, "Mode"))
+            out.append(f"{_label(pair)}: Mode {mode} but WhenSynced is {when!s}, expected NULL")
     return out if sync_pairs else None
 
 
-_MODE_VALUES = {"sync": (2, 3), "async": (3, 2)}  # CLI mode -> (Mode, CopyType)
+_MODE_VALUES = {"sync": {"Mode": "Synchronous", "CopyType": "Sync"},
+                "async": {"Mode": "Asynchronous", "CopyType": "Async"}}  # CLI mode -> the pairs' values
 
 
 def _mode_of(obs: Observation, context: RuleContext) -> tuple[str, str] | None:
@@ -338,24 +343,23 @@ def _mode_of(obs: Observation, context: RuleContext) -> tuple[str, str] | None:
 
 
 def rule07(obs: Observation, derived: _Derived) -> list[str] | None:
-    """SyncType Mirror (6), ReplicaType Full Copy (2); Mode / CopyType match the group's mode."""
+    """SyncType Mirror, ReplicaType Full Copy; Mode / CopyType match the group's mode."""
     cim = _cim(obs)
     if cim is None or not cim.pairs:
         return None
-    wanted = {"SyncType": 6, "ReplicaType": 2}
+    wanted = {"SyncType": "Mirror", "ReplicaType": "Full Copy"}
     mode = _mode_of(obs, derived.context)
     if mode is not None:
-        wanted["Mode"], wanted["CopyType"] = _MODE_VALUES[mode[0]]
+        wanted.update(_MODE_VALUES[mode[0]])
     mode_text = f" ({mode[1]} group)" if mode else ""
     out: list[str] = []
     for pair in cim.pairs:
-        for prop, number in wanted.items():
-            value = _value(pair, prop)
-            if not _is(value, number):
+        for prop, name in wanted.items():
+            value = pair_value(pair, prop)
+            if not _is(value, prop, name):
                 note = mode_text if prop in ("Mode", "CopyType") else ""
-                out.append(
-                    f"{_label(pair)}: {prop} expected {_show(prop, number)}{note}, observed {_show(prop, value)}"
-                )
+                expected = format_value(prop, _number(prop, name))
+                out.append(f"{_label(pair)}: {prop} expected {expected}{note}, observed {format_value(prop, value)}")
     return out
 
 
@@ -398,14 +402,14 @@ def rule08(obs: Observation, derived: _Derived) -> list[str] | None:
         if row is None:
             continue
         exercised = True
-        for prop in TABLE106_PROPERTIES:
+        for prop in CIM_PROPERTIES:
             if prop not in row:
                 continue
-            value = _value(pair, prop)
-            if not _is(value, row[prop]):
+            value = pair_value(pair, prop)
+            if not _is_number(value, row[prop]):
                 out.append(
-                    f"{_label(pair)} (showrcopy {status}): {prop} expected {_show(prop, row[prop])}, "
-                    f"observed {_show(prop, value)}"
+                    f"{_label(pair)} (showrcopy {status}): {prop} expected {format_value(prop, row[prop])}, "
+                    f"observed {format_value(prop, value)}"
                 )
     return out if exercised else None
 
@@ -503,7 +507,7 @@ NOT_EXERCISED = {
     "RULE-03": "no observation had CIM pairs and a CLI role (backup groups are skipped)",
     "RULE-04": "no pair referenced a TPD_ReplicationEntity or set UndiscoveredElement, and no probe was made",
     "RULE-05": "no pair was seen in CopyState Synchronized, Broken, Skewed, Inactive or FailedOver",
-    "RULE-06": "no pair in synchronous mode (Mode 2) was observed",
+    "RULE-06": f"no pair in synchronous mode (Mode {load_spec().number('Mode', 'Synchronous')}) was observed",
     "RULE-07": "no observation had CIM pairs",
     "RULE-08": (
         "no observation was in normal operation (configured role, target ready, group Started or Stopped, "
@@ -584,7 +588,8 @@ def _pairs(observations: Sequence[Observation]) -> Iterable[CimPair]:
 
 
 def _explain_rule02(result: RuleResult, observations: Sequence[Observation]) -> RuleResult:
-    if result.verdict == Verdict.FAIL and all(_value(p, "RoleReversed") is NOT_REPORTED for p in _pairs(observations)):
+    unreported = all(pair_value(p, "RoleReversed") is NOT_REPORTED for p in _pairs(observations))
+    if result.verdict == Verdict.FAIL and unreported:
         result.reason = (
             f"{NOT_IMPLEMENTED}no TPD_RemoteStorageSynchronized instance carried the vendor property RoleReversed; "
             + result.reason
@@ -598,7 +603,7 @@ def _explain_rule04(
     if result.verdict == Verdict.FAIL:
         referenced = any(
             ENTITY_CLASS in (p.system_element_class, p.synced_element_class)
-            or _value(p, "UndiscoveredElement") not in (None, NOT_REPORTED)
+            or pair_value(p, "UndiscoveredElement") not in (None, NOT_REPORTED)
             for p in _pairs(observations)
         )
         if probes and not referenced and not any(p.get("associators_found_entity") for p in probes):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness import results as results_io
+from harness import result_files as results_io
 from harness import sld
 from harness.array_cli import Transcript
 from harness.config import ArrayConfig, ConfigError, TargetConfig
@@ -24,10 +24,11 @@ from harness.journey import Journey, Progress, RunContext, stderr_progress
 from harness.lock import ArrayInUse, ArrayLocks, holder_info
 from harness.overall import UNDECIDED
 from harness.redact import Redactor
-from harness.results import RunScope
+from harness.result_files import RunScope
+from harness.results import RowResult
 from harness.spec import load_spec
 from harness.stages import NATURAL, row_stage
-from harness.verdicts import Expectation, RowResult
+from harness.verdicts import Expectation
 from harness.verdicts import error as error_result
 from harness.verdicts import skipped as skipped_result
 

@@ -20,7 +20,7 @@ from harness.report import render_after_run
 from harness.report.junit import add_overall_verdict
 from harness.report_dir import ReportDirError, prepare_report_dir
 from harness.rerun import RerunError, rerun_plan
-from harness.results import merge_group_runs
+from harness.result_files import merge_group_runs
 from harness.spec import Row, load_spec
 from harness.stages import NATURAL, NoPath, StageGraph, row_stage, tour_key
 

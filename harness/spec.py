@@ -1,7 +1,7 @@
 """The manual's documented rows (Table 106, Table 107, SLD, rules), shipped with the package.
 
 Values are kept as the manual prints them; `expected_ints` gives the DMTF integers
-a provider returns, from the spec's own value maps.
+a provider returns, from the spec's own value maps. `ROW_ID` is the one pattern of a row id.
 """
 
 from __future__ import annotations
@@ -17,6 +17,19 @@ import yaml
 ROW_ID = re.compile(r"\b(T10[67]-\d\d[a-z]?|SLD-\d\d|RULE-\d\d)\b")
 """A documented row's id, wherever it is written (feature titles, errata, reasons)."""
 CIM_PROPERTIES = ("CopyState", "SyncState", "ProgressStatus")
+VALUE_MAP_OF = {"RequestedCopyState": "CopyState"}
+"""Properties that take another property's DMTF value map."""
+
+_ROW_PREFIX = r"(?:T10[67]|SLD|RULE)"
+_ROW_NUMBER = r"\d\d[a-z]?"
+ROW_ID = re.compile(rf"\b({_ROW_PREFIX}-{_ROW_NUMBER})\b")
+"""A documented row id (T106-03, T107-03b, SLD-01, RULE-09); group 1 is the id."""
+_ROW_IDS = re.compile(rf"\b({_ROW_PREFIX})-({_ROW_NUMBER}(?:/{_ROW_NUMBER})*)\b")
+
+
+def row_ids_in(text: str) -> list[str]:
+    """Row ids named in prose, in order, with the manual's shorthand: 'T107-03/03b' -> T107-03, T107-03b."""
+    return [f"{prefix}-{number}" for prefix, numbers in _ROW_IDS.findall(text) for number in numbers.split("/")]
 
 
 @dataclass(frozen=True)
@@ -47,10 +60,21 @@ class Spec:
     errata: dict[str, str]
 
     def expected_ints(self, row: Row) -> dict[str, int]:
-        return {prop: self.enums[prop][name] for prop, name in row.cim.items()}
+        return {prop: self.number(prop, name) for prop, name in row.cim.items()}
+
+    def value_map(self, prop: str) -> dict[str, int] | None:
+        """Value name -> DMTF integer of `prop` (None: the spec has no value map for it)."""
+        return self.enums.get(VALUE_MAP_OF.get(prop, prop))
+
+    def number(self, prop: str, name: str) -> int:
+        """The integer a provider returns for the value the manual names `name` (KeyError if unknown)."""
+        values = self.value_map(prop) or {}
+        if name not in values:
+            raise KeyError(f"{prop} has no value {name!r} in the spec's value maps")
+        return values[name]
 
     def value_name(self, prop: str, value: int | None) -> str:
-        for name, number in self.enums.get(prop, {}).items():
+        for name, number in (self.value_map(prop) or {}).items():
             if number == value:
                 return name
         return "NULL" if value is None else f"unknown({value})"
@@ -89,11 +113,17 @@ _SLD_VALUES = re.compile(r'CopyState "([^"]+)", SyncState "([^"]+)", ProgressSta
 
 
 def _examples(table: str) -> list[dict[str, str]]:
-    """The Examples rows of a feature's scenario outline, in file order (pytest-bdd's own parser)."""
-    from pytest_bdd.parser import FeatureParser
+    """The Examples rows of a feature's scenario outlines, in file order (the Gherkin parser pytest-bdd uses)."""
+    from gherkin.parser import Parser
+    from gherkin.token_scanner import TokenScanner
 
-    feature = FeatureParser(str(resources.files("harness") / "features"), f"{table}.feature").parse()
-    return [dict(ctx) for s in feature.scenarios.values() for ex in s.examples for ctx in ex.as_contexts()]
+    text = resources.files("harness").joinpath(f"features/{table}.feature").read_text()
+    rows = []
+    for child in Parser().parse(TokenScanner(text))["feature"]["children"]:
+        for examples in child.get("scenario", {}).get("examples", []):
+            header = [cell["value"] for cell in examples["tableHeader"]["cells"]]
+            rows += [dict(zip(header, (c["value"] for c in r["cells"]), strict=True)) for r in examples["tableBody"]]
+    return rows
 
 
 def _cim(entry: dict[str, Any]) -> dict[str, str]:

@@ -13,6 +13,12 @@ expected and the observed values, names and integers, and whose evidence lists t
 * `judge_each` applies either to every array of a multi-array row (Table 106);
 * `stage_not_reached` fails a row whose stage never arrived within its time limit.
 
+Each result also carries its cells (`harness.results.Cell`): one per expected value per array,
+judged here from the sample that decided the row on that array (the one `observed` shows), so
+nobody downstream judges again. A cell fails exactly when the value it shows differs from the
+expected one there; with an in-progress row that failed, that sample is the one that came closest
+(fewest failing cells, the latest of those).
+
 Every sample a row is judged from also goes through the instance-set check
 (`harness.instance_set`): a sample without exactly one TPD_RemoteStorageSynchronized per volume pair
 that showrcopy lists FAILs the row, whatever the values ("<array>: instance set: ...").
@@ -23,41 +29,34 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any
 
 from harness.instance_set import instance_set_problems, summary
 from harness.observe import CimPair, CliVolume, Observation
+from harness.results import CIM, CLI, SEVERITY, Cell, Outcome, RowResult, Verdict
 from harness.spec import Row, Spec, load_spec
 
 __all__ = [
     "NOT_REPORTED",
     "Expectation",
     "Mismatch",
-    "RowResult",
-    "Verdict",
+    "cells_of",
     "combine",
     "comparable",
     "compare",
     "error",
+    "expected_cells",
     "expected_dict",
     "format_value",
     "judge_each",
     "judge_in_progress",
     "judge_settled",
     "observed_dict",
+    "pair_value",
     "sample_errors",
     "skipped",
     "stage_not_reached",
 ]
-
-
-class Verdict(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    NOT_OBSERVED = "not_observed"
-    SKIPPED = "skipped"
-    ERROR = "error"
 
 
 class _NotReported:
@@ -153,30 +152,6 @@ class Mismatch:
         return text
 
 
-@dataclass
-class RowResult:
-    id: str
-    verdict: Verdict
-    array: str | tuple[str, ...] | None
-    expected: dict[str, Any] = field(default_factory=dict)
-    observed: dict[str, Any] = field(default_factory=dict)
-    reason: str = ""
-    evidence: list[int] = field(default_factory=list)
-    erratum: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "verdict": str(self.verdict),
-            "array": list(self.array) if isinstance(self.array, tuple) else self.array,
-            "expected": _jsonable(self.expected),
-            "observed": _jsonable(self.observed),
-            "reason": self.reason,
-            "evidence": [int(seq) for seq in self.evidence],
-            "erratum": self.erratum,
-        }
-
-
 def skipped(row_id: str, reason: str, array: str | tuple[str, ...] | None = None) -> RowResult:
     return RowResult(id=row_id, verdict=Verdict.SKIPPED, array=array, reason=reason)
 
@@ -193,14 +168,21 @@ def _is_int(value: Any) -> bool:
 
 
 def format_value(prop: str, value: Any) -> str:
-    """`Splitting (10)` for a CIM integer, the text itself for CLI fields, `NULL`, `not reported`."""
+    """How a value is written in reasons, cells and the report: `Splitting (10)` for a CIM integer
+    (`unknown (99)` outside its value map, the bare integer for a property without one), the text
+    itself for CLI fields, `NULL`, `not reported`, `true` / `false`, anything else as Python writes
+    it (so the text '4' does not pass for the integer 4)."""
     if value is NOT_REPORTED:
         return "not reported"
     if value is None:
         return "NULL"
     if prop in (ROLE, SYNC_STATUS):
         return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if _is_int(value):
+        if load_spec().value_map(prop) is None:
+            return str(int(value))
         name = load_spec().value_name(prop, int(value))
         if name.startswith("unknown("):
             name = "unknown"
@@ -215,28 +197,15 @@ def _value_entry(prop: str, value: Any) -> dict[str, Any]:
         return {"name": "NULL", "value": None}
     if _is_int(value):
         return {"name": load_spec().value_name(prop, int(value)), "value": int(value)}
-    return {"name": repr(value), "value": _jsonable(value)}
-
-
-def _jsonable(value: Any) -> Any:
-    if value is NOT_REPORTED:
-        return "not reported"
-    if value is None or isinstance(value, bool | str | float):
-        return value
-    if _is_int(value):
-        return int(value)
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return str(value)
+    return {"name": repr(value), "value": value}
 
 
 def _pair_label(pair: CimPair) -> str:
     return pair.local_volume or pair.path
 
 
-def _pair_value(pair: CimPair, prop: str) -> Any:
+def pair_value(pair: CimPair, prop: str) -> Any:
+    """The value of `prop` on `pair`; NOT_REPORTED when the instance did not carry it."""
     if prop in pair.omitted or prop not in pair.properties:
         return NOT_REPORTED
     return pair.properties[prop]
@@ -282,6 +251,11 @@ def compare(obs: Observation, exp: Expectation) -> list[Mismatch]:
     problems = sample_errors(obs, exp)
     if problems:
         raise ValueError(f"seq {obs.seq} is not comparable: {'; '.join(problems)}")
+    return _mismatches(obs, exp)
+
+
+def _mismatches(obs: Observation, exp: Expectation) -> list[Mismatch]:
+    """`compare` on whatever interfaces `obs` has read (a cell shows what it has)."""
     mismatches: list[Mismatch] = []
     if exp.role is not None and obs.cli is not None and obs.cli.role != exp.role:
         mismatches.append(Mismatch(ROLE, exp.role, (obs.cli.role,)))
@@ -310,10 +284,10 @@ def _volumes_mismatch(volumes: Sequence[CliVolume], expected: str) -> Mismatch |
 def _pairs_mismatch(pairs: Sequence[CimPair], prop: str, expected: int) -> Mismatch | None:
     if not pairs:
         return Mismatch(prop, expected, ())
-    deviating = [p for p in pairs if not _same(_pair_value(p, prop), expected)]
+    deviating = [p for p in pairs if not _same(pair_value(p, prop), expected)]
     if not deviating:
         return None
-    values = tuple(dict.fromkeys(_pair_value(p, prop) for p in deviating))
+    values = tuple(dict.fromkeys(pair_value(p, prop) for p in deviating))
     return Mismatch(prop, expected, values, tuple(_pair_label(p) for p in deviating), len(pairs))
 
 
@@ -346,7 +320,7 @@ def observed_dict(obs: Observation, exp: Expectation) -> dict[str, Any]:
 def _observed_property(pairs: Sequence[CimPair], prop: str) -> dict[str, Any]:
     if not pairs:
         return {"name": "no pairs reported", "value": None}
-    entries = {_pair_label(p): _value_entry(prop, _pair_value(p, prop)) for p in pairs}
+    entries = {_pair_label(p): _value_entry(prop, pair_value(p, prop)) for p in pairs}
     distinct = {(e["name"], e["value"]) for e in entries.values()}
     if len(distinct) == 1:
         return next(iter(entries.values()))
@@ -359,14 +333,20 @@ def _state_text(obs: Observation, exp: Expectation) -> str:
     if exp.role is not None and obs.cli is not None:
         parts.append(f"Role {obs.cli.role}")
     if exp.sync_status is not None and obs.cli is not None:
-        statuses = list(dict.fromkeys(v.sync_status for v in obs.cli.volumes))
-        parts.append(f"SyncStatus {' / '.join(statuses) if statuses else 'no volumes'}")
+        parts.append(f"SyncStatus {_statuses_text(obs.cli.volumes)}")
     if obs.cim is not None:
-        for prop in exp.cim:
-            values = list(dict.fromkeys(_pair_value(p, prop) for p in obs.cim.pairs))
-            shown = " / ".join(format_value(prop, v) for v in values) if values else "no pairs"
-            parts.append(f"{prop} {shown}")
+        parts.extend(f"{prop} {_cim_text(obs.cim.pairs, prop)}" for prop in exp.cim)
     return ", ".join(parts)
+
+
+def _statuses_text(volumes: Sequence[CliVolume]) -> str:
+    statuses = list(dict.fromkeys(v.sync_status for v in volumes))
+    return " / ".join(statuses) if statuses else "no volumes"
+
+
+def _cim_text(pairs: Sequence[CimPair], prop: str) -> str:
+    values = list(dict.fromkeys(pair_value(p, prop) for p in pairs))
+    return " / ".join(format_value(prop, v) for v in values) if values else "no pairs"
 
 
 def _expected_text(exp: Expectation) -> str:
@@ -377,6 +357,67 @@ def _expected_text(exp: Expectation) -> str:
         parts.append(f"SyncStatus {exp.sync_status}")
     parts.extend(f"{prop} {format_value(prop, value)}" for prop, value in exp.cim.items())
     return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def cells_of(
+    exp: Expectation, array: str, obs: Observation | None, *, judged: bool = True, cim_shows: str | None = None
+) -> list[Cell]:
+    """The row's cells on `array` as `obs` shows them: a cell passes when its value is the expected
+    one, fails when it differs, and is not judged when `judged` is false or `obs` did not read its
+    interface. `cim_shows`: every CIM cell fails showing this instead (a wrong instance set)."""
+    failing = {m.field for m in _mismatches(obs, exp)} if obs is not None else set()
+    seq = obs.seq if obs is not None else None
+    cells: list[Cell] = []
+    if exp.needs_cli:
+        shown = _cli_text(obs, exp) if obs is not None and obs.cli is not None else None
+        outcome = _outcome(judged, shown, bool(failing & {ROLE, SYNC_STATUS}))
+        cells.append(Cell(_cli_column(exp), CLI, array, _cli_expected(exp), shown, outcome, seq))
+    for prop, value in exp.cim.items():
+        shown = cim_shows or (_cim_text(obs.cim.pairs, prop) if obs is not None and obs.cim is not None else None)
+        outcome = _outcome(judged, shown, cim_shows is not None or prop in failing)
+        cells.append(Cell(prop, CIM, array, format_value(prop, value), shown, outcome, seq))
+    return cells
+
+
+def expected_cells(row: Row) -> list[Cell]:
+    """The cells of a documented row nobody judged (skipped, never decided, or read from a results file
+    written before cells existed): the expected values, not judged."""
+    exp = Expectation.from_row(row, array=row.array or "")
+    return cells_of(exp, row.array or "", None, judged=False)
+
+
+def _outcome(judged: bool, shown: str | None, differs: bool) -> Outcome:
+    if not judged or shown is None:
+        return Outcome.NOT_JUDGED
+    return Outcome.FAIL if differs else Outcome.PASS
+
+
+def _cli_column(exp: Expectation) -> str:
+    """The CLI cell's column: Role/SyncStatus (Table 107), SyncStatus (Table 106)."""
+    return "/".join(label for key, label in _FIELD_LABELS.items() if getattr(exp, key) is not None)
+
+
+def _cli_expected(exp: Expectation) -> str:
+    return "/".join(value for value in (exp.role, exp.sync_status) if value is not None)
+
+
+def _cli_text(obs: Observation, exp: Expectation) -> str:
+    assert obs.cli is not None
+    shown = [obs.cli.role] if exp.role is not None else []
+    if exp.sync_status is not None:
+        shown.append(_statuses_text(obs.cli.volumes))
+    return "/".join(shown)
+
+
+def _failing_cells(mismatches: Sequence[Mismatch]) -> int:
+    """How many cells these mismatches fail (role and sync status share the CLI's cell)."""
+    return len({CLI if m.field in (ROLE, SYNC_STATUS) else m.field for m in mismatches})
+
+
+# --------------------------------------------------------------------------- text helpers
 
 
 def _seq_range(samples: Sequence[Observation]) -> str:
@@ -450,9 +491,8 @@ def judge_in_progress(
     for sample, mismatches in outcomes:
         if not mismatches:
             reason = f"{array}: {_expected_text(exp)} as expected in sample seq {sample.seq}{during}"
-            return _result(
-                exp, Verdict.PASS, array, observed=observed_dict(sample, exp), reason=reason, evidence=[sample.seq]
-            )
+            return _result(exp, Verdict.PASS, array, observed=observed_dict(sample, exp), reason=reason,
+                           evidence=[sample.seq], cells=cells_of(exp, array, sample))  # fmt: skip
     return _in_progress_failure(exp, array, outcomes, during)
 
 
@@ -466,15 +506,16 @@ def _in_progress_failure(
         top_by_field.setdefault(fld, (text, n))
     ranked = sorted(top_by_field.values(), key=lambda item: -item[1])
     parts = [f"{text} in {_plural(n, 'sample') if n == total else f'{n} of {total} samples'}" for text, n in ranked]
-    top_text = ranked[0][0]
-    deciding = next(s for s, ms in reversed(outcomes) if any(m.text == top_text for m in ms))
+    fewest = min(_failing_cells(ms) for _, ms in outcomes)
+    closest = next(s for s, ms in reversed(outcomes) if _failing_cells(ms) == fewest)
     return _result(
         exp,
         Verdict.FAIL,
         array,
-        observed=observed_dict(deciding, exp),
+        observed=observed_dict(closest, exp),
         reason=f"{array}: {'; '.join(parts)}{during}",
         evidence=[s.seq for s, _ in outcomes],
+        cells=cells_of(exp, array, closest),
     )
 
 
@@ -497,11 +538,13 @@ def _not_observed(
             f"{array}: no comparable sample during {span}: the array could not be read "
             f"({_plural(len(samples), 'sample')} taken: {_errors_text(samples, exp)})"
         )
-        return _result(exp, Verdict.ERROR, array, reason=reason, evidence=[s.seq for s in samples])
+        return _result(exp, Verdict.ERROR, array, reason=reason, evidence=[s.seq for s in samples],
+                       cells=cells_of(exp, array, None, judged=False))  # fmt: skip
     reason = f"{array}: no comparable sample during {span}; the command finished before any sample showed the state"
     if samples:
         reason += f" ({_plural(len(samples), 'sample')} taken, none comparable: {_errors_text(samples, exp)})"
-    return _result(exp, Verdict.NOT_OBSERVED, array, reason=reason, evidence=[s.seq for s in samples])
+    return _result(exp, Verdict.NOT_OBSERVED, array, reason=reason, evidence=[s.seq for s in samples],
+                   cells=cells_of(exp, array, None, judged=False))  # fmt: skip
 
 
 def _read_failed(obs: Observation, exp: Expectation) -> bool:
@@ -521,7 +564,7 @@ def _snapshot(obs: Observation, exp: Expectation) -> tuple[Any, ...]:
     cim: tuple[Any, ...] = ()
     if obs.cim is not None:
         pairs = sorted(obs.cim.pairs, key=lambda p: p.path)
-        cim = tuple((p.path, tuple(_hashable(_pair_value(p, prop)) for prop in exp.cim)) for p in pairs)
+        cim = tuple((p.path, tuple(_hashable(pair_value(p, prop)) for prop in exp.cim)) for p in pairs)
     return (role, sync, cim)
 
 
@@ -596,7 +639,8 @@ def _settled_verdict(exp: Expectation, array: str, run: list[Observation], after
     else:
         reason = f"{array}: {_expected_text(exp)} as expected, {settled}"
         verdict = Verdict.PASS
-    return _result(exp, verdict, array, observed=observed_dict(last, exp), reason=reason, evidence=[s.seq for s in run])
+    return _result(exp, verdict, array, observed=observed_dict(last, exp), reason=reason, evidence=[s.seq for s in run],
+                   cells=cells_of(exp, array, last))  # fmt: skip
 
 
 def _no_comparable(exp: Expectation, array: str, samples: Sequence[Observation], after: str) -> RowResult:
@@ -606,7 +650,8 @@ def _no_comparable(exp: Expectation, array: str, samples: Sequence[Observation],
         reason = (
             f"{array}: no comparable sample{after} ({_plural(len(samples), 'sample')}): {_errors_text(samples, exp)}"
         )
-    return _result(exp, Verdict.ERROR, array, reason=reason, evidence=[s.seq for s in samples])
+    return _result(exp, Verdict.ERROR, array, reason=reason, evidence=[s.seq for s in samples],
+                   cells=cells_of(exp, array, None, judged=False))  # fmt: skip
 
 
 def _never_settled(
@@ -618,9 +663,8 @@ def _never_settled(
         f"{_plural(len(usable), 'comparable sample')}); last observed (seq {last.seq}): {_state_text(last, exp)}; "
         f"expected {_expected_text(exp)}"
     )
-    return _result(
-        exp, Verdict.FAIL, array, observed=observed_dict(last, exp), reason=reason, evidence=[s.seq for s in usable]
-    )
+    return _result(exp, Verdict.FAIL, array, observed=observed_dict(last, exp), reason=reason,
+                   evidence=[s.seq for s in usable], cells=cells_of(exp, array, last))  # fmt: skip
 
 
 # --------------------------------------------------------------------------- instance set and stages
@@ -637,7 +681,9 @@ def _instance_set_failure(
     others = f", and in {_plural(len(found) - 1, 'more sample')}" if len(found) > 1 else ""
     reason = f"{array}: instance set: {summary(problems)} (seq {first.seq}{others}){where}"
     observed = {**observed_dict(first, exp), "instance_set": problems}
-    return _result(exp, Verdict.FAIL, array, observed=observed, reason=reason, evidence=[s.seq for s, _ in found])
+    cells = cells_of(exp, array, first, cim_shows=f"instance set: {summary(problems)}")
+    return _result(exp, Verdict.FAIL, array, observed=observed, reason=reason, evidence=[s.seq for s, _ in found],
+                   cells=cells)  # fmt: skip
 
 
 def stage_not_reached(exp: Expectation, latest: Mapping[str, Observation | None], why: str) -> RowResult:
@@ -653,7 +699,8 @@ def stage_not_reached(exp: Expectation, latest: Mapping[str, Observation | None]
             seen = f"last observed (seq {obs.seq}): {_state_text(obs, one) or _observation_errors(obs)}"
             observed, evidence = observed_dict(obs, one), [obs.seq]
         reason = f"{array}: {why}; {seen}; expected {_expected_text(one)}"
-        results.append(_result(one, Verdict.FAIL, array, observed=observed, reason=reason, evidence=evidence))
+        results.append(_result(one, Verdict.FAIL, array, observed=observed, reason=reason, evidence=evidence,
+                               cells=cells_of(one, array, obs)))  # fmt: skip
     return results[0] if len(results) == 1 else combine(exp, results)
 
 
@@ -662,10 +709,6 @@ def _observation_errors(obs: Observation) -> str:
 
 
 # --------------------------------------------------------------------------- several arrays
-
-
-SEVERITY = (Verdict.FAIL, Verdict.ERROR, Verdict.NOT_OBSERVED, Verdict.SKIPPED, Verdict.PASS)
-"""Worst first: which verdict wins when several results make one (arrays of a row, groups of a run)."""
 
 
 def judge_each(
@@ -720,4 +763,5 @@ def combine(exp: Expectation, results: Iterable[RowResult]) -> RowResult:
         reason=reason,
         evidence=sorted({seq for r in results for seq in r.evidence}),
         erratum=exp.erratum,
+        cells=[cell for r in results for cell in r.cells],
     )

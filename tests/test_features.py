@@ -18,6 +18,8 @@ import pytest
 import yaml
 from pytest_bdd.parser import Feature, FeatureParser, ScenarioTemplate
 
+from harness.spec import ROW_ID, load_spec, row_ids_in
+
 FEATURES = Path(str(resources.files("harness") / "features"))
 MANUAL = Path(__file__).with_name("manual") / "remote-copy-states.yaml"
 SPEC_FILE = Path(str(resources.files("harness") / "spec" / "remote-copy-states.yaml"))
@@ -27,7 +29,6 @@ FEATURE_OF_TABLE = {
     "sld": "sld.feature",
     "rules": "rules.feature",
 }
-ROW_ID = re.compile(r"\b((?:T10[67]|SLD|RULE)-\d\d[a-z]?)\b")
 EXPECTED_SCENARIO_COUNT = 35  # 6 (Table 106) + 17 (Table 107) + 3 (SLD) + 9 (rules)
 
 
@@ -67,22 +68,11 @@ def _ids_in_feature(name: str) -> list[str]:
     return ids
 
 
-def _expand_ids(text: str) -> set[str]:
-    """Row ids named in prose, with the manual's shorthand: 'T107-03/03b' -> T107-03, T107-03b."""
-    out: set[str] = set()
-    for match in re.finditer(r"\b(T10[67]|SLD|RULE)-(\d\d[a-z]?)((?:/\d\d[a-z]?)+)?", text):
-        prefix, first, more = match.groups()
-        out.add(f"{prefix}-{first}")
-        for tail in (more or "").split("/")[1:]:
-            out.add(f"{prefix}-{tail}")
-    return out
-
-
 def _rows_touched_by_errata(spec: dict[str, Any]) -> dict[str, set[str]]:
     """Erratum -> the table rows it touches: rows carrying `erratum:` in the spec, and table rows its text names
     (a rule its text cites as an argument, e.g. E2's "By RULE-01", is not a row the erratum corrects)."""
     touched = {
-        name: {rid for rid in _expand_ids(text) if not rid.startswith("RULE-")} for name, text in spec["errata"].items()
+        name: {rid for rid in row_ids_in(text) if not rid.startswith("RULE-")} for name, text in spec["errata"].items()
     }
     for table in ("table106", "table107", "sld"):
         for row in spec[table]:
@@ -243,7 +233,7 @@ def test_erratum_is_mentioned_in_a_comment_at_the_row(erratum: str, row_id: str,
     assert row_id in at_row, f"{feature_name}: row {row_id} not found"
     mention = re.compile(rf"#\s*{erratum}\b|\b{erratum}:")
     directly_above = any(mention.search(c) for c in at_row[row_id])
-    naming_the_row = any(mention.search(c) and row_id in _expand_ids(c) for c in every)
+    naming_the_row = any(mention.search(c) and row_id in row_ids_in(c) for c in every)
     assert directly_above or naming_the_row, (
         f"{feature_name}: no comment mentions {erratum} at {row_id} (comments above it: {at_row[row_id]})"
     )
@@ -350,3 +340,10 @@ def test_pytest_collects_35_scenarios_of_the_suite(tmp_path: Path) -> None:
     # outline items carry the id in their parameters, SLD scenarios in the function name (sld01...)
     sld = {f"SLD-{n}" for line in items for n in re.findall(r"test_sld(\d\d)_", line)}
     assert named | sld == every_id
+
+
+def test_one_row_id_pattern_knows_every_documented_id_and_the_shorthand() -> None:
+    assert all(ROW_ID.fullmatch(row_id) for row_id in load_spec().rows)
+    assert row_ids_in("T107-03/03b; T107-05/06 and By RULE-01.") == ["T107-03", "T107-03b", "T107-05", "T107-06",
+                                                                    "RULE-01"]  # fmt: skip
+    assert ROW_ID.search("see T107-03b.").group(1) == "T107-03b"  # type: ignore[union-attr]

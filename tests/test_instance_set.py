@@ -7,8 +7,9 @@ from dataclasses import replace
 
 from harness.instance_set import instance_set_problems
 from harness.observe import CimPair, CimRefusal, CimView, CliView, CliVolume, Observation
+from harness.results import Verdict
 from harness.spec import load_spec
-from harness.verdicts import Expectation, Verdict, judge_each, judge_in_progress, judge_settled, stage_not_reached
+from harness.verdicts import Expectation, judge_each, judge_in_progress, judge_settled, stage_not_reached
 
 VOLUMES = ("vv1", "vv2")
 FAILED_OVER = (10, 12, 2)

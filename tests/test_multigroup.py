@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from harness.results import merge_group_runs
+from harness.result_files import merge_group_runs
 from harness.spec import load_spec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

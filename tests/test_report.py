@@ -60,19 +60,30 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return report_dir
 
 
-@pytest.fixture
-def failed_run(full_run: Path, tmp_path: Path) -> Path:
-    """A copy of the full run whose T107-02 reports ProgressStatus Splitting (10) (erratum E1's trap)."""
-    target = tmp_path / "failed"
-    shutil.copytree(full_run, target)
+def edited_copy(run_dir: Path, target: Path, edit: Any) -> Path:
+    """A copy of `run_dir` whose results.json rows went through `edit(rows)`, without its index.html."""
+    shutil.copytree(run_dir, target)
     doc = json.loads((target / "results.json").read_text())
-    row = next(r for r in doc["rows"] if r["id"] == "T107-02")
-    row["verdict"] = "fail"
-    row["observed"]["ProgressStatus"] = {"name": "Splitting", "value": 10}
-    row["reason"] = "secondary: ProgressStatus expected Failing Over (11), observed Splitting (10) <script>x()</script>"
+    edit(doc["rows"])
     (target / "results.json").write_text(json.dumps(doc))
     (target / "index.html").unlink()
     return target
+
+
+def fail_t107_02(rows: list[dict[str, Any]]) -> None:
+    """T107-02 as the harness writes it when ProgressStatus reads Splitting (10) (erratum E1's trap); its
+    `observed` still says Failing Over, so what the report shows can only come from the cell."""
+    row = next(r for r in rows if r["id"] == "T107-02")
+    row["verdict"] = "fail"
+    cell = next(c for c in row["cells"] if c["column"] == "ProgressStatus")
+    cell.update(observed="Splitting (10)", outcome="fail")
+    row["reason"] = "secondary: ProgressStatus expected Failing Over (11), observed Splitting (10) <script>x()</script>"
+
+
+@pytest.fixture
+def failed_run(full_run: Path, tmp_path: Path) -> Path:
+    """A copy of the full run whose T107-02 reports ProgressStatus Splitting (10)."""
+    return edited_copy(full_run, tmp_path / "failed", fail_t107_02)
 
 
 def results(run_dir: Path) -> dict[str, Any]:
@@ -93,8 +104,10 @@ def test_the_model_of_a_run_dir_matches_its_results(full_run: Path) -> None:
     t107 = view.table("table107")
     assert [r.id for r in t107] == [r.id for r in load_spec().table("table107")]
     for row in t107:
-        assert [c.key for c in row.cells] == ["role_sync", "CopyState", "SyncState", "ProgressStatus"]
+        assert [c.column for c in row.cells] == ["Role/SyncStatus", "CopyState", "SyncState", "ProgressStatus"]
         assert all(c.status == "pass" for c in row.cells), row.id
+    assert [c.column for c in view.table("table106")[0].cells] == ["SyncStatus", "CopyState", "SyncState",
+                                                                    "ProgressStatus"]  # fmt: skip
     assert t107[1].cells[3].expected == "Failing Over (11)"
     assert [a.key for a in view.arrays] == ["primary", "secondary"]
     assert all(a.model and a.serial and a.os_version and a.provider for a in view.arrays)
@@ -114,8 +127,8 @@ def test_each_row_carries_only_the_evidence_around_its_checkpoint(full_run: Path
         ev = row.evidence
         assert ev is not None and ev.window is not None, row.id
         cited = {o.seq for o in ev.observations if o.decisive}
-        raw = next(r for r in view.data.rows if r["id"] == row.id)
-        assert cited and cited <= set(raw["evidence"]), row.id
+        raw = next(r for r in view.data.rows if r.id == row.id)
+        assert cited and cited <= set(raw.evidence), row.id
         assert len(ev.observations) <= MAX_EVIDENCE + 8 < total, row.id
         if row.table == "table107":
             assert {o.array for o in ev.observations} == {"primary", "secondary"}, row.id
@@ -134,11 +147,65 @@ def test_a_failed_cell_names_the_observed_value_next_to_the_expected_one(failed_
     row = next(r for r in view.rows if r.id == "T107-02")
     assert [c.status for c in row.cells] == ["pass", "pass", "pass", "fail"]
     assert (row.cells[3].expected, row.cells[3].observed) == ("Failing Over (11)", "Splitting (10)")
+    assert view.data.rows[[r.id for r in view.data.rows].index("T107-02")].observed["ProgressStatus"]["value"] == 11
     html = render_run(failed_run).read_text()
     assert "Failing Over (11) — observed Splitting (10)" in text_of(html)
     assert "NOT CONFORMANT" in text_of(html).upper()
     assert "<script>x()" not in html and "&lt;script&gt;x()" in html  # autoescape
     assert "Erratum E1:" in text_of(html)
+
+
+def test_cells_are_shown_as_recorded_not_judged_again(full_run: Path, tmp_path: Path) -> None:
+    """An observed value that contradicts the row's cells changes nothing: the report judges no value."""
+
+    def contradict(rows: list[dict[str, Any]]) -> None:
+        row = next(r for r in rows if r["id"] == "T107-03")
+        row["observed"]["ProgressStatus"] = {"name": "Splitting", "value": 10}
+        row["observed"]["role"] = "Secondary"
+
+    view = load_view(edited_copy(full_run, tmp_path / "contradicted", contradict))
+    row = next(r for r in view.rows if r.id == "T107-03")
+    assert row.verdict == "pass" and [c.status for c in row.cells] == ["pass"] * 4
+    assert row.failed_cells == []
+
+
+def test_a_table106_failure_names_the_array_of_the_failed_cell(full_run: Path, tmp_path: Path) -> None:
+    def fail_secondary(rows: list[dict[str, Any]]) -> None:
+        row = next(r for r in rows if r["id"] == "T106-03")
+        row["verdict"] = "fail"
+        cell = next(c for c in row["cells"] if c["column"] == "ProgressStatus" and c["array"] == "secondary")
+        cell.update(observed="Synchronizing (6)", outcome="fail")
+
+    view = load_view(edited_copy(full_run, tmp_path / "t106", fail_secondary))
+    row = next(r for r in view.rows if r.id == "T106-03")
+    assert [(c.column, c.status, c.observed) for c in row.cells] == [
+        ("SyncStatus", "pass", None), ("CopyState", "pass", None), ("SyncState", "pass", None),
+        ("ProgressStatus", "fail", "Synchronizing (6) on secondary"),
+    ]  # fmt: skip
+
+
+def test_rows_written_before_cells_existed_show_them_not_judged(full_run: Path, tmp_path: Path) -> None:
+    def drop_cells(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            row.pop("cells", None)
+
+    view = load_view(edited_copy(full_run, tmp_path / "old", drop_cells))
+    assert view.overall == "conformant"
+    row = next(r for r in view.rows if r.id == "T107-02")
+    assert row.verdict == "pass"
+    assert [(c.column, c.expected, c.status) for c in row.cells] == [
+        ("Role/SyncStatus", "Primary-Rev/Stopped", "na"), ("CopyState", "FailedOver (10)", "na"),
+        ("SyncState", "Broken (12)", "na"), ("ProgressStatus", "Failing Over (11)", "na"),
+    ]  # fmt: skip
+    assert all(c.status == "na" for r in view.rows for c in r.cells)
+
+
+def test_a_row_that_is_not_a_row_is_a_report_error(full_run: Path, tmp_path: Path) -> None:
+    def garble(rows: list[dict[str, Any]]) -> None:
+        rows[0]["verdict"] = "splendid"
+
+    run_dir = edited_copy(full_run, tmp_path / "garbled", garble)
+    assert main(["report", str(run_dir)]) == 2
 
 
 # --------------------------------------------------------------------------- the page

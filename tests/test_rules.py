@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from harness.observe import CimGroupSync, CimPair, CimView, CliView, CliVolume, Observation
+from harness.results import Verdict
 from harness.rules import MAX_STORED_VIOLATIONS, RULE_IDS, RuleContext, check_rules, table106_from_spec
-from harness.verdicts import NOT_REPORTED, Verdict
+from harness.verdicts import NOT_REPORTED
 
 VOLUMES = (("vv1", "rvv1"), ("vv2", "rvv2"))
 GROUP = {"primary": "rcg", "secondary": "rcg.r1234"}

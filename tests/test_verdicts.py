@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 
 from harness.observe import CimPair, CimView, CliView, CliVolume, Observation
+from harness.results import Cell, Outcome, RowResult, Verdict
 from harness.spec import load_spec
 from harness.verdicts import (
     NOT_REPORTED,
     Expectation,
     Mismatch,
-    RowResult,
-    Verdict,
     compare,
     error,
     format_value,
@@ -23,6 +22,7 @@ from harness.verdicts import (
     judge_in_progress,
     judge_settled,
     skipped,
+    stage_not_reached,
 )
 
 VOLUMES = ("vv1", "vv2")
@@ -162,6 +162,10 @@ def test_format_value_names_and_integers() -> None:
     assert format_value("CopyState", None) == "NULL"
     assert format_value("CopyState", NOT_REPORTED) == "not reported"
     assert format_value("role", "Primary-Rev") == "Primary-Rev"
+    assert format_value("RequestedCopyState", 15) == "Not Applicable (15)"  # CopyState's value map
+    assert format_value("RoleReversed", True) == "true"
+    assert format_value("CopyState", "4") == "'4'"  # text is not the integer
+    assert format_value("WhenSynced", 7) == "7"  # no value map: the integer as is
 
 
 # --------------------------------------------------------------------------- in progress
@@ -375,6 +379,38 @@ class Uint16(int):
     """Stands in for pywbem's integer subclasses."""
 
 
+def test_a_row_round_trips_through_its_dict() -> None:
+    samples = [make_obs(seq, values=SPLITTING, role="Primary") for seq in (1, 2, 3)]
+    by_array = {"primary": [synced(s, "primary") for s in (1, 2, 3)],
+                "secondary": [synced(s, "secondary", (4, 6, 6)) for s in (4, 5, 6)]}  # fmt: skip
+    results = [
+        judge_in_progress(exp_t107_02(), samples),
+        judge_settled(exp_t107_03(), samples, 3, True),
+        judge_each(table106_exp(), by_array),
+        judge_in_progress(exp_t107_02(), [], window=(0.0, 1.0)),
+        replace(skipped("SLD-01", "topology is pair"), table="sld", in_scope=False, out_of_scope="needs a trio"),
+        replace(error("T107-05", "boom", "secondary"), recorded_verdict=Verdict.PASS, groups={"g": {"x": "y"}}),
+    ]
+    for result in results:
+        assert result is not None
+        data = json.loads(json.dumps(result.to_dict()))
+        again = RowResult.from_dict(data)
+        assert again == result, result.id
+        assert again.to_dict() == data
+    assert RowResult.from_dict(json.loads(json.dumps(results[2].to_dict()))).array == ("primary", "secondary")
+
+
+def test_a_row_written_before_cells_existed_reads_with_none() -> None:
+    old = {"id": "T107-02", "verdict": "pass", "array": "secondary", "expected": {}, "observed": {"seq": 3},
+           "reason": "as expected", "evidence": [3], "erratum": "E1"}  # fmt: skip
+    row = RowResult.from_dict(old)
+    assert row.cells == [] and row.verdict == Verdict.PASS and row.evidence == [3]
+    with pytest.raises(ValueError, match="not a result row"):
+        RowResult.from_dict({"id": "T107-02", "verdict": "great"})
+    with pytest.raises(ValueError, match="not a cell"):
+        RowResult.from_dict({**old, "cells": [{"column": "CopyState"}]})
+
+
 def test_results_are_json_serializable() -> None:
     samples = [make_obs(seq, values=SPLITTING) for seq in (1, 2, 3)]
     samples.append(make_obs(4, pair_values={"vv1": (Uint16(10), Uint16(12), Uint16(10))}, stage="failover"))
@@ -402,3 +438,141 @@ def test_constructors() -> None:
     assert skipped("SLD-01", "topology is pair").verdict == Verdict.SKIPPED
     assert error("T107-05", "boom").reason == "boom"
     assert [v.value for v in Verdict] == ["pass", "fail", "not_observed", "skipped", "error"]
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def outcomes(result: RowResult | None) -> list[tuple[str, str, str, str | None, str]]:
+    assert result is not None
+    return [(c.array, c.column, c.expected, c.observed, str(c.outcome)) for c in result.cells]
+
+
+def test_settled_cells_fail_only_where_the_value_differs() -> None:
+    samples = [make_obs(seq, values=SPLITTING) for seq in (7, 8, 9)]
+    result = judge_settled(exp_t107_03(), samples, settle_samples=3, final=False)
+    assert outcomes(result) == [
+        ("secondary", "Role/SyncStatus", "Primary-Rev/Stopped", "Primary-Rev/Stopped", "pass"),
+        ("secondary", "CopyState", "FailedOver (10)", "FailedOver (10)", "pass"),
+        ("secondary", "SyncState", "Broken (12)", "Broken (12)", "pass"),
+        ("secondary", "ProgressStatus", "Completed (2)", "Splitting (10)", "fail"),
+    ]
+    assert result is not None and {c.seq for c in result.cells} == {9}
+    passed = judge_settled(exp_t107_03(), [make_obs(s) for s in (1, 2, 3)], settle_samples=3, final=False)
+    assert passed is not None and {c.outcome for c in passed.cells} == {Outcome.PASS}
+
+
+def test_a_wrong_cli_role_fails_the_cli_cell_and_no_cim_cell() -> None:
+    samples = [make_obs(seq, role="Primary") for seq in (1, 2, 3)]
+    result = judge_settled(exp_t107_03(), samples, settle_samples=3, final=True)
+    assert result is not None and result.verdict == Verdict.FAIL
+    assert result.reason == (
+        "secondary settled over 3 samples (seq 1-3) after failover: Role expected Primary-Rev, observed Primary"
+    )
+    [cli] = result.cells_for("cli", "secondary")
+    assert (cli.observed, cli.outcome) == ("Primary/Stopped", Outcome.FAIL)
+    assert [c.outcome for c in result.cells_for("cim", "secondary")] == [Outcome.PASS] * 3
+    assert result.cells_for("cli", "primary") == []
+
+
+def test_mixed_volumes_show_every_status_in_the_cli_cell() -> None:
+    mixed = make_obs(5, sync_status={"vv1": "Stopped", "vv2": "Syncing"}, pair_values={"vv2": SPLITTING})
+    result = judge_settled(exp_t107_03(), [mixed], 1, True)
+    cli, *_, progress = outcomes(result)
+    assert cli[1:] == ("Role/SyncStatus", "Primary-Rev/Stopped", "Primary-Rev/Stopped / Syncing", "fail")
+    assert progress[3:] == ("Completed (2) / Splitting (10)", "fail")
+
+
+def test_in_progress_cells_come_from_the_sample_that_came_closest() -> None:
+    """Only the CLI is wrong; the CIM side showed Failing Over in one sample: only the CLI cell fails."""
+    samples = [make_obs(1, role="Primary", values=DONE), make_obs(2, role="Primary", values=FAILING_OVER),
+               make_obs(3, role="Primary", values=DONE)]  # fmt: skip
+    result = judge_in_progress(exp_t107_02(), samples)
+    assert result.verdict == Verdict.FAIL
+    assert result.reason == (
+        "secondary: Role expected Primary-Rev, observed Primary in 3 samples; ProgressStatus expected Failing Over "
+        "(11), observed Completed (2) in 2 of 3 samples during failover"
+    )
+    assert [(c.column, c.observed, str(c.outcome)) for c in result.cells] == [
+        ("Role/SyncStatus", "Primary/Stopped", "fail"),
+        ("CopyState", "FailedOver (10)", "pass"),
+        ("SyncState", "Broken (12)", "pass"),
+        ("ProgressStatus", "Failing Over (11)", "pass"),
+    ]
+    assert {c.seq for c in result.cells} == {2} and result.observed["seq"] == 2
+
+
+def test_in_progress_cim_only_deviation_fails_the_cim_cell() -> None:
+    result = judge_in_progress(exp_t107_02(), [make_obs(seq, values=SPLITTING) for seq in (1, 2)])
+    assert [str(c.outcome) for c in result.cells] == ["pass", "pass", "pass", "fail"]
+    assert result.cells[3].observed == "Splitting (10)" and result.cells[3].expected == "Failing Over (11)"
+    passed = judge_in_progress(exp_t107_02(), [make_obs(1, values=SPLITTING), make_obs(2, values=FAILING_OVER)])
+    assert passed.verdict == Verdict.PASS and {c.outcome for c in passed.cells} == {Outcome.PASS}
+    assert {c.seq for c in passed.cells} == {2}
+
+
+def test_table106_cells_per_array() -> None:
+    by_array = {
+        "primary": [synced(s, "primary") for s in (1, 2, 3)],
+        "secondary": [synced(s, "secondary", (4, 6, 6)) for s in (4, 5, 6)],
+    }
+    result = judge_each(table106_exp(), by_array, settle_samples=3)
+    assert result is not None and result.verdict == Verdict.FAIL
+    assert [c.column for c in result.cells_for("cim", "primary")] == ["CopyState", "SyncState", "ProgressStatus"]
+    assert [(c.column, c.expected, c.observed) for c in result.cells_for("cli", "primary")] == [
+        ("SyncStatus", "Synced", "Synced")
+    ]
+    assert [c.outcome for c in result.cells_for("cli", "secondary")] == [Outcome.PASS]
+    assert [(c.array, c.column, c.observed) for c in result.failed_cells] == [
+        ("secondary", "ProgressStatus", "Synchronizing (6)")
+    ]
+    assert len(result.cells) == 8
+
+
+def test_a_wrong_instance_set_fails_the_cim_cells_only() -> None:
+    dropped = [replace(o, cim=CimView("3PAR:rcg.r1", o.cim.pairs[1:])) for o in (make_obs(s) for s in (1, 2, 3))
+               if o.cim is not None]  # fmt: skip
+    result = judge_settled(exp_t107_03(), dropped, settle_samples=3, final=False)
+    assert result is not None and result.verdict == Verdict.FAIL and "instance set" in result.reason
+    text = "instance set: vv1: no TPD_RemoteStorageSynchronized although showrcopy lists the pair vv1 -> vv1.r"
+    assert [(c.observed, c.outcome) for c in result.cells_for("cim", "secondary")] == [(text, Outcome.FAIL)] * 3
+    assert [c.outcome for c in result.cells_for("cli", "secondary")] == [Outcome.PASS]
+    wrong_role = [replace(o, cli=replace(o.cli, role="Primary")) for o in dropped if o.cli is not None]
+    failed = judge_settled(exp_t107_03(), wrong_role, settle_samples=3, final=False)
+    assert failed is not None and [c.outcome for c in failed.cells_for("cli", "secondary")] == [Outcome.FAIL]
+
+
+def test_stage_not_reached_judges_the_state_last_observed() -> None:
+    exp = Expectation.from_row(load_spec().rows["T107-07"])
+    last = make_obs(7, role="Primary-Rev", sync_status="Syncing", values=(3, 10, 8), stage="recover")
+    result = stage_not_reached(exp, {"secondary": last}, "stage recover not reached")
+    assert result.verdict == Verdict.FAIL
+    assert outcomes(result) == [
+        ("secondary", "Role/SyncStatus", "Primary-Rev/Synced", "Primary-Rev/Syncing", "fail"),
+        ("secondary", "CopyState", "Synchronized (4)", "Unsynchronized (3)", "fail"),
+        ("secondary", "SyncState", "Synchronized (6)", "RestoreInProgress (10)", "fail"),
+        ("secondary", "ProgressStatus", "Completed (2)", "Restoring (8)", "fail"),
+    ]
+    nothing = stage_not_reached(exp, {}, "stage recover not reached")
+    assert nothing.verdict == Verdict.FAIL
+    assert {(c.observed, c.outcome) for c in nothing.cells} == {(None, Outcome.NOT_JUDGED)}
+
+
+def test_cells_of_a_row_not_decided_pass_or_fail_are_not_judged() -> None:
+    missed = judge_in_progress(exp_t107_02(), [], window=(0.0, 1.0))
+    assert missed.verdict == Verdict.NOT_OBSERVED
+    assert [(c.column, c.expected, c.observed, c.outcome) for c in missed.cells][3] == (
+        "ProgressStatus", "Failing Over (11)", None, Outcome.NOT_JUDGED)
+    failed = judge_in_progress(exp_t107_02(), [make_obs(1, values=SPLITTING)])
+    disturbed = replace(failed, verdict=Verdict.ERROR, reason="the pair changed")  # as journey does
+    assert {c.outcome for c in disturbed.cells} == {Outcome.NOT_JUDGED}
+    assert disturbed.cells[3].observed == "Splitting (10)"
+    assert RowResult.from_dict({**failed.to_dict(), "verdict": "error"}).cells == disturbed.cells
+
+
+def test_cell_dict_names_every_field() -> None:
+    cell = Cell("ProgressStatus", "cim", "secondary", "Failing Over (11)", "Splitting (10)", Outcome.FAIL, 4)
+    assert cell.to_dict() == {"column": "ProgressStatus", "interface": "cim", "array": "secondary",
+                              "expected": "Failing Over (11)", "observed": "Splitting (10)", "outcome": "fail",
+                              "seq": 4}  # fmt: skip
+    assert Cell.from_dict(cell.to_dict()) == cell

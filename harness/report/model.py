@@ -3,12 +3,13 @@
 Pure: reads the files a run wrote (results.json, or results.jsonl + observations.jsonl of an
 interrupted run; transcript.jsonl when present) and nothing else: no environment, no network.
 Every row keeps only the evidence that decided it plus a couple of observations around it.
+Rows are read with `RowResult.from_dict` and their cells shown as the harness judged them: nothing
+here judges a value again (the overall verdict is recomputed from the rows, to catch an edited file).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.overall import Overall, judge_run, scoped_rows, worst
+from harness.results import Cell, Outcome, RowResult
 from harness.showrcopy import CliParseError, parse_showsys
-from harness.spec import CIM_PROPERTIES, load_spec
+from harness.spec import CIM_PROPERTIES, load_spec, row_ids_in
+from harness.verdicts import expected_cells, format_value
 
 VERDICTS = ("pass", "fail", "error", "not_observed", "skipped", "out_of_scope")
 VERDICT_LABELS = {
@@ -37,12 +40,10 @@ TABLES = {
 OVERALL_LABELS = {"conformant": "Conformant", "not_conformant": "Not conformant", "incomplete": "Incomplete",
                   "error": "Error"}  # fmt: skip
 PAIR_PROPERTIES = (*CIM_PROPERTIES, "RequestedCopyState", "RoleReversed", "Mode", "UndiscoveredElement")
-ENUM_OF = {"RequestedCopyState": "CopyState"}
 MAX_EVIDENCE = 8  # evidence observations shown per row (first and last halves when there are more)
 MAX_ACTIONS = 6  # commands / events shown per row
 MAX_VIOLATIONS = 10
 INTERRUPTED = "the run was interrupted before this row was decided (results.json was never written)"
-_ROW_ID = re.compile(r"\b(?:T10[67]-\d\d[b]?|SLD-\d\d|RULE-\d\d)\b")
 
 
 class ReportError(Exception):
@@ -59,7 +60,7 @@ class RunData:
     path: Path
     complete: bool  # results.json was written (the run finished)
     manifest: dict[str, Any]
-    rows: list[dict[str, Any]]
+    rows: list[RowResult]
     events: list[dict[str, Any]]
     errata: dict[str, str]
     final_state: dict[str, Any]
@@ -99,7 +100,7 @@ def load_run(path: Path | str) -> RunData:
             raise ReportError(f"{path / 'results.json'}: not readable JSON ({exc})") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
             raise ReportError(f"{path / 'results.json'}: not a results document (no rows list)")
-        rows = [r for r in doc["rows"] if isinstance(r, dict) and "id" in r]
+        rows = _typed(path / "results.json", [r for r in doc["rows"] if isinstance(r, dict) and "id" in r])
         overall = _stated_overall(doc)
         for sub in (doc.get("manifest") or {}).get("group_runs", {}).values():  # multi-group run: identities
             if not transcript and "/" not in str(sub):
@@ -112,7 +113,15 @@ def load_run(path: Path | str) -> RunData:
     topology = _topology_seen(observations)
     rows = scoped_rows(decided, topology=topology, selected=None, undecided_why=INTERRUPTED)
     overall = judge_run(rows, problems=["the run was interrupted: results.json was never written"])
-    return RunData(path, False, {}, rows, [], spec.errata, {}, observations, transcript, warnings, overall)
+    typed = _typed(path / "results.jsonl", rows)
+    return RunData(path, False, {}, typed, [], spec.errata, {}, observations, transcript, warnings, overall)
+
+
+def _typed(source: Path, rows: list[dict[str, Any]]) -> list[RowResult]:
+    try:
+        return [RowResult.from_dict(row) for row in rows]
+    except ValueError as exc:
+        raise ReportError(f"{source}: {exc}") from None
 
 
 def _stated_overall(doc: dict[str, Any]) -> Overall | None:
@@ -150,11 +159,13 @@ def _jsonl(path: Path, warnings: list[str]) -> list[Any]:
 
 
 @dataclass
-class Cell:
-    key: str
+class CellView:
+    """One column of a row in the table's layout: the row's cells of that column on every array."""
+
+    column: str  # "Role/SyncStatus", "SyncStatus", "CopyState", ...
     expected: str
     observed: str | None = None  # shown next to the expected value when the cell failed
-    status: str = "na"  # pass | fail | na
+    status: str = "na"  # pass | fail | na (not judged)
 
 
 @dataclass
@@ -219,7 +230,7 @@ class RowView:
     arrays: list[str]
     text: str
     reason: str
-    cells: list[Cell]
+    cells: list[CellView]
     errata: list[tuple[str, str]]
     note: str | None
     evidence: Evidence | None
@@ -237,7 +248,7 @@ class RowView:
         return " ".join(parts).lower()
 
     @property
-    def failed_cells(self) -> list[Cell]:
+    def failed_cells(self) -> list[CellView]:
         return [c for c in self.cells if c.status == "fail"]
 
 
@@ -331,7 +342,8 @@ def _overall(data: RunData) -> tuple[str, str]:
     states another (edited by hand, or written by another harness version), the worse one is shown and
     the report says so."""
     stated = data.overall
-    judged = judge_run(data.rows, problems=stated.problems if stated else (), final_states=[data.final_state])
+    rows = [r.to_dict() for r in data.rows]
+    judged = judge_run(rows, problems=stated.problems if stated else (), final_states=[data.final_state])
     if stated is None or stated.verdict == judged.verdict:
         return judged.verdict, stated.headline if stated else judged.headline
     shown = worst([stated.verdict, judged.verdict])
@@ -360,14 +372,13 @@ def _arrays(data: RunData) -> list[ArrayInfo]:
 
 
 def _errata_rows(data: RunData) -> dict[str, set[str]]:
-    """Erratum id -> row ids it concerns (the row's `erratum` field and row ids named in the erratum text)."""
-    found = {eid: {i for i in _ROW_ID.findall(text) if not i.startswith("RULE")} for eid, text in data.errata.items()}
-    known = {r["id"] for r in data.rows}
-    for eid in found:
-        found[eid] &= known
+    """Erratum id -> row ids it concerns (the row's `erratum` field and table rows named in the erratum text;
+    a rule the text cites as an argument is not a row the erratum corrects)."""
+    known = {r.id for r in data.rows if r.table != "rules"}
+    found = {eid: set(row_ids_in(text)) & known for eid, text in data.errata.items()}
     for row in data.rows:
-        if row.get("erratum"):
-            found.setdefault(row["erratum"], set()).add(row["id"])
+        if row.erratum:
+            found.setdefault(row.erratum, set()).add(row.id)
     return found
 
 
@@ -375,23 +386,23 @@ def _errata_rows(data: RunData) -> dict[str, set[str]]:
 
 
 def _row_view(
-    row: dict[str, Any], data: RunData, errata_rows: dict[str, set[str]], actions: list[CommandView], evidence: bool
+    row: RowResult, data: RunData, errata_rows: dict[str, set[str]], actions: list[CommandView], evidence: bool
 ) -> RowView:
-    spec_row = load_spec().rows.get(row["id"])
-    table = row.get("table") or (spec_row.table if spec_row else "other")
-    verdict = "out_of_scope" if row.get("in_scope") is False else str(row.get("verdict") or "error")
+    spec_row = load_spec().rows.get(row.id)
+    table = row.table or (spec_row.table if spec_row else "other")
+    verdict = "out_of_scope" if row.in_scope is False else str(row.verdict)
     arrays = _arrays_of(row)
     text = spec_row.text if spec_row else ""
-    errata = [(eid, data.errata.get(eid, "")) for eid, ids in sorted(errata_rows.items()) if row["id"] in ids]
+    errata = [(eid, data.errata.get(eid, "")) for eid, ids in sorted(errata_rows.items()) if row.id in ids]
+    cells = row.cells or (expected_cells(spec_row) if spec_row else [])
     view = RowView(
-        id=row["id"],
+        id=row.id,
         table=table,
         verdict=verdict,
         arrays=arrays,
         text=text,
-        reason=str(row.get("out_of_scope") or row.get("reason") or "") if verdict == "out_of_scope"
-        else str(row.get("reason") or ""),
-        cells=_cells(row, table, verdict),
+        reason=(row.out_of_scope or row.reason) if verdict == "out_of_scope" else row.reason,
+        cells=column_views(cells),
         errata=errata,
         note=spec_row.note if spec_row else None,
         evidence=_evidence(row, table, data, actions) if evidence else None,
@@ -400,9 +411,8 @@ def _row_view(
         ints = load_spec().expected_ints(spec_row)
         view.expected_role, view.expected_sync = spec_row.role, spec_row.sync_status
         view.expected_values = {prop: f"{name} ({ints[prop]})" for prop, name in spec_row.cim.items()}
-    if isinstance(row.get("groups"), dict):
-        view.groups = {str(g): dict(v) for g, v in row["groups"].items() if isinstance(v, dict)}
-    observed = row.get("observed") or {}
+    view.groups = {g: v for g, v in row.groups.items() if isinstance(v, dict)}
+    observed = row.observed
     if table == "rules":
         examples = observed.get("examples") or []
         view.rule = {"checked": observed.get("checked"), "violation_count": observed.get("violations"),
@@ -413,95 +423,34 @@ def _row_view(
     return view
 
 
-def _arrays_of(row: dict[str, Any]) -> list[str]:
-    array = row.get("array")
-    if isinstance(array, list):
-        return [str(a) for a in array]
-    return [str(array)] if array else []
+def _arrays_of(row: RowResult) -> list[str]:
+    if isinstance(row.array, tuple):
+        return list(row.array)
+    return [row.array] if row.array else []
 
 
-def value_text(prop: str, value: Any) -> str:
-    """`Splitting (10)` for a CIM integer (names from the spec's enums), `NULL`, `true` / `false`, text as is."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        enum = ENUM_OF.get(prop, prop)
-        name = load_spec().value_name(enum, value) if enum in load_spec().enums else None
-        if name is None or name.startswith("unknown("):
-            return str(value)
-        return f"{name} ({value})"
-    return str(value)
+def column_views(cells: list[Cell]) -> list[CellView]:
+    """The row's cells by column, in their order: a column fails when a cell of it failed (the observed
+    values of the failed cells beside the expected one), passes when every cell of it passed."""
+    by_column: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_column.setdefault(cell.column, []).append(cell)
+    return [_column_view(column, same) for column, same in by_column.items()]
 
 
-def _entry_text(entry: Any) -> str:
-    if not isinstance(entry, dict):
-        return "—" if entry is None else str(entry)
-    if entry.get("by_pair"):
-        return "mixed: " + ", ".join(f"{pair} {_entry_text(v)}" for pair, v in entry["by_pair"].items())
-    if entry.get("value") is None:
-        return str(entry.get("name") or "NULL")
-    return f"{entry.get('name')} ({entry['value']})"
-
-
-def _observed_by_array(row: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    observed = row.get("observed") or {}
-    if not observed or "checked" in observed or "problems" in observed:
-        return {}
-    if "seq" in observed or any(k in observed for k in ("role", "sync_status", *CIM_PROPERTIES)):
-        arrays = _arrays_of(row)
-        return {arrays[0] if arrays else "": observed}
-    return {k: v for k, v in observed.items() if isinstance(v, dict)}
-
-
-def _cells(row: dict[str, Any], table: str, verdict: str) -> list[Cell]:
-    spec_row = load_spec().rows.get(row["id"])
-    if spec_row is None or table == "rules":
-        return []
-    expected_ints = load_spec().expected_ints(spec_row)
-    by_array = _observed_by_array(row)
-    decided = verdict in ("pass", "fail")
-    cells: list[Cell] = []
-
-    def judge(key: str, expected: str, seen: dict[str, tuple[bool, str]]) -> Cell:
-        if not decided or not seen:
-            return Cell(key, expected, None, "pass" if verdict == "pass" else "na")
-        bad = {a: text for a, (ok, text) in seen.items() if not ok}
-        if not bad:
-            return Cell(key, expected, None, "pass")
-        texts = set(bad.values())
-        if len(by_array) == 1:
-            observed = next(iter(texts))
-        elif len(texts) == 1:
-            observed = f"{next(iter(texts))} on {', '.join(bad)}"
-        else:
-            observed = "; ".join(f"{a}: {t}" for a, t in bad.items())
-        return Cell(key, expected, observed, "fail")
-
-    if spec_row.role is not None or spec_row.sync_status is not None:
-        if table == "table107":
-            expected = f"{spec_row.role}/{spec_row.sync_status}"
-            seen = {
-                a: (o.get("role") == spec_row.role and o.get("sync_status") == spec_row.sync_status,
-                    f"{o.get('role')}/{o.get('sync_status')}")
-                for a, o in by_array.items() if "role" in o
-            }  # fmt: skip
-            cells.append(judge("role_sync", expected, seen))
-        else:
-            seen = {a: (o.get("sync_status") == spec_row.sync_status, str(o.get("sync_status")))
-                    for a, o in by_array.items() if "sync_status" in o}  # fmt: skip
-            cells.append(judge("sync_status", str(spec_row.sync_status), seen))
-    for prop, name in spec_row.cim.items():
-        expected = f"{name} ({expected_ints[prop]})"
-        seen = {}
-        for array, obs in by_array.items():
-            entry = obs.get(prop)
-            if isinstance(entry, dict):
-                ok = entry.get("value") == expected_ints[prop] and not entry.get("by_pair")
-                seen[array] = (ok, _entry_text(entry))
-        cells.append(judge(prop, expected, seen))
-    return cells
+def _column_view(column: str, cells: list[Cell]) -> CellView:
+    failed = [c for c in cells if c.outcome == Outcome.FAIL]
+    if not failed:
+        passed = all(c.outcome == Outcome.PASS for c in cells)
+        return CellView(column, cells[0].expected, None, "pass" if passed else "na")
+    texts = {str(c.observed) for c in failed}
+    if len({c.array for c in cells}) == 1:
+        observed = next(iter(texts))
+    elif len(texts) == 1:
+        observed = f"{next(iter(texts))} on {', '.join(c.array for c in failed)}"
+    else:
+        observed = "; ".join(f"{c.array}: {c.observed}" for c in failed)
+    return CellView(column, cells[0].expected, observed, "fail")
 
 
 # --------------------------------------------------------------------------- evidence
@@ -541,8 +490,8 @@ def _num(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def _evidence(row: dict[str, Any], table: str, data: RunData, actions: list[CommandView]) -> Evidence | None:
-    seqs = [int(s) for s in row.get("evidence") or [] if int(s) in data.by_seq]
+def _evidence(row: RowResult, table: str, data: RunData, actions: list[CommandView]) -> Evidence | None:
+    seqs = [s for s in row.evidence if s in data.by_seq]
     if not seqs:
         return None
     note = None
@@ -607,7 +556,7 @@ def _obs_view(obs: dict[str, Any], decisive: bool, data: RunData) -> ObsView:
     if cim:
         for pair in cim.get("pairs") or []:
             props = pair.get("properties") or {}
-            values = {p: value_text(p, props[p]) for p in PAIR_PROPERTIES if p in props}
+            values = {p: format_value(p, props[p]) for p in PAIR_PROPERTIES if p in props}
             ends = f"{_end(pair, 'system_element')} → {_end(pair, 'synced_element')}"
             pairs.append(PairView(pair.get("local_volume") or "?", ends, values, list(pair.get("omitted") or [])))
         for sync in cim.get("group_syncs") or []:
@@ -688,11 +637,8 @@ def build_combined(runs: list[RunView]) -> CombinedView:
                 cells.append(CombinedCell("out_of_scope", "", "not in this run"))
                 continue
             table = found.table
-            detail = "; ".join(f"{cell_label(c.key)} {c.expected} — observed {c.observed}" for c in found.failed_cells)
+            detail = "; ".join(f"{c.column} {c.expected} — observed {c.observed}" for c in found.failed_cells)
             cells.append(CombinedCell(found.verdict, detail, found.reason))
         rows.append(CombinedRow(row_id, table, spec_row.text if spec_row else "", cells))
     return CombinedView(runs, rows)
 
-
-def cell_label(key: str) -> str:
-    return {"role_sync": "Role/SyncStatus", "sync_status": "SyncStatus"}.get(key, key)

@@ -14,7 +14,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from harness.report.model import CommandView, RowView, RunView, value_text
+from harness.report.model import CommandView, RowView, RunView
+from harness.verdicts import format_value
 
 WIDTH = 1000
 LEFT = 170
@@ -103,7 +104,7 @@ def _lane_value(obs: dict[str, Any], lane: str) -> tuple[str, str]:
     pairs = cim.get("pairs") or []
     if not pairs:
         return "no pairs", f"{lane}: no pairs reported"
-    values = list(dict.fromkeys(value_text(lane, (p.get("properties") or {}).get(lane)) for p in pairs))
+    values = list(dict.fromkeys(format_value(lane, (p.get("properties") or {}).get(lane)) for p in pairs))
     if len(values) == 1:
         return values[0].split(" (")[0], f"{lane} {values[0]}"
     return "mixed", f"{lane} mixed: " + " / ".join(values)

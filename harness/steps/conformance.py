@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 from pytest_bdd import given, parsers, then
 
+from harness.results import RowResult
 from harness.run import Run
 from harness.steps.outcomes import assert_cells, assert_verdict, decided
-from harness.verdicts import RowResult
 
 SLD_BACKUP = ("sync_secondary", "periodic_secondary")
 PAIR = ("primary", "secondary")

@@ -10,10 +10,11 @@ the test once the scenario is over (`failures`). Where pytest-bdd keeps no step 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
-from harness.verdicts import RowResult, Verdict
+from harness.results import RowResult, Verdict
 
 FAILURES = pytest.StashKey[list[str]]()
 MARKED = pytest.StashKey[int]()
@@ -75,5 +76,10 @@ def failures(node: pytest.Item) -> list[str]:
     return found
 
 
-def _step_report(node: pytest.Item) -> object | None:
-    return getattr(node, "__scenario_report__", None)
+def _step_report(node: pytest.Item) -> Any | None:
+    """pytest-bdd's report of the scenario being run: a registry by item since 8, an item attribute before."""
+    try:
+        from pytest_bdd.reporting import scenario_reports_registry
+    except ImportError:
+        return getattr(node, "__scenario_report__", None)
+    return scenario_reports_registry.get(node)
