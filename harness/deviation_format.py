@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pywbem import CIMDateTime, type_from_name
 
 from harness.cim_classes import ClassInfo, PropInfo, provider_classes
@@ -76,8 +76,28 @@ class Deviation(_Strict):
     transient: Transient | None = None
 
 
+class Expect(_Strict):
+    """What the harness must find against this provider (the self-test's answer key): `fail` and
+    `not_observed` rows, every other row in scope PASS, on the simulated `target`."""
+
+    target: Literal["pair", "sld"] = "pair"
+    fail: list[str] = Field(default_factory=list)
+    not_observed: list[str] = Field(default_factory=list)
+
+    @field_validator("fail", "not_observed")
+    @classmethod
+    def _documented_rows(cls, ids: list[str]) -> list[str]:
+        from harness.spec import load_spec
+
+        unknown = [i for i in ids if i not in load_spec().rows]
+        if unknown:
+            raise ValueError(f"not documented row ids: {', '.join(unknown)} (ids like T107-02, SLD-01, RULE-04)")
+        return ids
+
+
 class DeviationFile(_Strict):
     deviations: list[Deviation]
+    expect: Expect | None = None
 
 
 class DeviationError(ValueError):
@@ -93,18 +113,25 @@ class DeviationSet:
     @classmethod
     def load(cls, path: str | Path) -> Self:
         """The file's rules, their format checked (YAML, keys, names, bounds), not yet their CIM names."""
-        path = Path(path)
-        try:
-            _, data = parse_yaml(read_text(path))
-        except InputFileError as exc:
-            raise DeviationError(f"{path}: cannot read deviations file: {exc}") from None
-        except YamlInputError as exc:
-            raise DeviationError(f"{path}: {exc}") from None
-        try:
-            parsed = DeviationFile.model_validate(data)
-        except ValidationError as exc:
-            raise DeviationError(f"{path}: {_describe(exc)}") from None
-        return cls(parsed.deviations)
+        return cls(_parse(Path(path)).deviations)
+
+
+def load_expect(path: str | Path) -> Expect | None:
+    """The file's answer key for the self-test (`expect:`), if it has one. The simulator never sees it."""
+    return _parse(Path(path)).expect
+
+
+def _parse(path: Path) -> DeviationFile:
+    try:
+        _, data = parse_yaml(read_text(path))
+    except InputFileError as exc:
+        raise DeviationError(f"{path}: cannot read deviations file: {exc}") from None
+    except YamlInputError as exc:
+        raise DeviationError(f"{path}: {exc}") from None
+    try:
+        return DeviationFile.model_validate(data)
+    except ValidationError as exc:
+        raise DeviationError(f"{path}: {_describe(exc)}") from None
 
 
 def load_deviations(path: str | Path) -> DeviationSet:
