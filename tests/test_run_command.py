@@ -30,7 +30,7 @@ from harness.mock.topology import WorldSpec
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 DEVIATIONS = FIXTURES / "deviations"
-SPEC = yaml.safe_load((ROOT / "harness" / "spec" / "remote-copy-states.yaml").read_text())
+SPEC = yaml.safe_load((ROOT / "tests" / "manual" / "remote-copy-states.yaml").read_text())  # the manual's rows
 ALL_IDS = [r["id"] for t in ("table106", "table107", "sld", "rules") for r in SPEC[t]]
 TABLE106 = [r["id"] for r in SPEC["table106"]]
 TABLE107 = [r["id"] for r in SPEC["table107"]]
