@@ -32,7 +32,7 @@ from harness.cim import ArrayCim, CimEndpoint
 from harness.cli_read import read_group, read_targets
 from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
-from harness.observe import Timeline
+from harness.observation import Timeline
 from harness.poll import ArrayProbe, Poller
 from harness.target_discovery import PeerIdentity, choose_target
 

@@ -35,7 +35,7 @@ SIZE_LIMIT_B = 5 * 1024 * 1024
 def full_run(where: Path) -> Path:
     run_dir = where / "run"
     print(f"running the full suite against the simulated pair into {run_dir} ...", file=sys.stderr)
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--report-dir", str(run_dir)],
+    done = subprocess.run([sys.executable, "-m", "harness.command_line", "run", "--report-dir", str(run_dir)],
                           capture_output=True, text=True)  # fmt: skip
     if not (run_dir / "results.json").is_file():
         sys.exit(f"the run wrote no results.json (exit {done.returncode}):\n{done.stderr[-2000:]}")

@@ -18,7 +18,7 @@ from harness.console import Display, LineDisplay
 from harness.driver import Driver, StageError, StageUnreachable, Visit
 from harness.instance_set import instance_set_problems
 from harness.interference import OutsideChange, outside_changes
-from harness.observe import Observation, Timeline
+from harness.observation import Observation, Timeline
 from harness.overall import UNDECIDED
 from harness.poll import sample_times, transient_checks, window_rows
 from harness.results import RowResult, Verdict

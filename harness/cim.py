@@ -15,7 +15,7 @@ from typing import Any
 import pywbem
 from pywbem import CIMInstanceName, ValueMapping, WBEMConnection, WBEMServer
 
-from harness.observe import CimGroupSync, CimPair, CimRefusal, CimView
+from harness.observation import CimGroupSync, CimPair, CimRefusal, CimView
 
 PAIR_CLASS = "TPD_RemoteStorageSynchronized"
 GROUP_CLASS = "TPD_RemoteReplicationGroup"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from harness.array_cli import ArrayCli, CliResult
-from harness.observe import CliView, CliVolume
+from harness.observation import CliView, CliVolume
 from harness.showrcopy import CliParseError, Group, RemoteCopyReport, Target, parse_showrcopy, parse_showsys
 
 

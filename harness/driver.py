@@ -17,7 +17,7 @@ from harness.array_cli import CliError, CliResult
 from harness.cim import CimError
 from harness.config import TargetConfig
 from harness.console import Display, LineDisplay
-from harness.observe import Observation, RunClock, Timeline
+from harness.observation import Observation, RunClock, Timeline
 from harness.poll import group_state
 from harness.stages import (
     NATURAL,
@@ -60,7 +60,7 @@ class Visit:
 
 
 class DrivenArray(Protocol):
-    """What the driver needs of one array (harness.session.ArrayHandle)."""
+    """What the driver needs of one array (harness.connections.ArrayHandle)."""
 
     key: str
     cli: Any  # .run(command, timeout=) -> CliResult

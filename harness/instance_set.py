@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from harness.observe import CimPair, CimRefusal, Observation
+from harness.observation import CimPair, CimRefusal, Observation
 
 __all__ = ["PAIR_CLASS", "instance_set_problems", "summary"]
 

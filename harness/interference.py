@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from harness.observe import CliView, Observation
+from harness.observation import CliView, Observation
 
 CHANGED_UNDER = "the pair changed under the harness"
 

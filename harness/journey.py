@@ -1,6 +1,6 @@
 """A journey: one group under test taken through the stages its rows need, observed and judged.
 
-It puts the parts together: the sessions to the arrays and their preflight, the poller, the driver
+It puts the parts together: the connections to the arrays and their preflight, the poller, the driver
 (`harness.driver`: reaching stages), the checkpoints (`harness.checkpoints`: observing and judging rows) and
 the way back (`harness.teardown`). `harness.run.Run` owns the journey, the simulated arrays and the result
 files. Nothing here is global: two runs in one process do not interfere.
@@ -19,13 +19,13 @@ from harness.actions import ActionError, ActionRunner, Control
 from harness.array_cli import CliError, Transcript
 from harness.checkpoints import Checkpoints
 from harness.config import ConfigError, TargetConfig
+from harness.connections import Connections, PreflightError
 from harness.console import Display, LineDisplay
 from harness.driver import Driver
 from harness.interference import OutsideChange
-from harness.observe import Observation, RunClock, Timeline
+from harness.observation import Observation, RunClock, Timeline
 from harness.poll import ArrayProbe, Poller
 from harness.results import RowResult
-from harness.session import PreflightError, Session
 from harness.spec import load_spec
 from harness.stages import NATURAL
 from harness.teardown import commands_to_run, return_to_natural
@@ -68,7 +68,7 @@ class Journey:
         self.watch_interference = watch_interference
         self.clock = RunClock(ctx.t0)
         self.timeline = Timeline()
-        self.session: Session | None = None
+        self.connections: Connections | None = None
         self.poller: Poller | None = None
         self.driver: Driver | None = None
         self.checkpoints: Checkpoints | None = None
@@ -87,36 +87,36 @@ class Journey:
 
     def _start(self) -> None:
         self.progress(f"connecting to {', '.join(self.config.array_keys)}")
-        session = self.session = Session.open(self.config, self.ctx.transcript)
-        session.preflight(self.group, self.progress, self.require_natural)
+        connections = self.connections = Connections.open(self.config, self.ctx.transcript)
+        connections.preflight(self.group, self.progress, self.require_natural)
         natural = " natural" if self.require_natural else ""
         self.progress(f"preflight passed: group {self.group}{natural} on every array")
         control = self.config.simulator_control()
         actions = ActionRunner(
             self.config.action_specs(self.group),
-            {k: h.cli for k, h in session.arrays.items()},
+            {k: h.cli for k, h in connections.arrays.items()},
             Control(control.url, control.token.get_secret_value()) if control else None,
             tell_operator=self.progress,  # to the terminal, past pytest's capture (a manual action's prompt)
         )
         polling = self.config.polling
-        self.poller = Poller(self._probes(session), self.timeline, polling.interval, self.clock.t0,
+        self.poller = Poller(self._probes(connections), self.timeline, polling.interval, self.clock.t0,
                              sink=self.ctx.observation_sink, seq=self.ctx.seq, group=self.group,
                              clock=self.clock.source, min_gap=polling.min_gap)  # fmt: skip
-        self.driver = Driver(self.config, self.group, session.arrays, session.observed_keys(), self.poller, actions,
-                             self.timeline, self.clock, self.progress, self.display)  # fmt: skip
+        self.driver = Driver(self.config, self.group, connections.arrays, connections.observed_keys(), self.poller,
+                             actions, self.timeline, self.clock, self.progress, self.display)  # fmt: skip
         self.checkpoints = Checkpoints(self.config, self.group, self.driver, self.poller, self.timeline, load_spec(),
                                        self.progress, self.watch_interference, self.display)  # fmt: skip
         self.poller.start()
         if self.ctx.allow_disruptive:
             self.checkpoints.check_polling()
 
-    def _probes(self, session: Session) -> list[ArrayProbe]:
+    def _probes(self, connections: Connections) -> list[ArrayProbe]:
         probes = []
-        for key in session.observed_keys():
-            handle = session.arrays[key]
+        for key in connections.observed_keys():
+            handle = connections.arrays[key]
             peer_serial = None
             if self.config.topology == "sld":
-                peer_ident = session.arrays[handle.peer_key].cli_identity
+                peer_ident = connections.arrays[handle.peer_key].cli_identity
                 peer_serial = peer_ident[1] if peer_ident else None
             probes.append(ArrayProbe(key, handle.cim, handle.cli, handle.group, handle.group_name,
                                      handle.target_name, peer_serial))  # fmt: skip
@@ -131,14 +131,14 @@ class Journey:
         self.final_state = return_to_natural(self.driver, specs, self.checkpoints.disturbance())
 
     def close(self) -> None:
-        """Teardown (back to natural), stop observing, close the sessions."""
+        """Teardown (back to natural), stop observing, close the connections."""
         try:
             self.teardown()
         finally:
             if self.poller is not None:
                 self.poller.stop()
-            if self.session is not None:
-                self.session.close()
+            if self.connections is not None:
+                self.connections.close()
 
     # ------------------------------------------------------------------ rows
     def evaluate_row(self, exp: Expectation, stage: str, in_progress: bool) -> RowResult:
@@ -176,6 +176,6 @@ class Journey:
         return commands_to_run(self.driver, self.config.action_specs(self.group))
 
     def manifest_arrays(self) -> dict[str, Any]:
-        if self.session is None:
+        if self.connections is None:
             return {}
-        return {k: h.manifest() for k, h in self.session.arrays.items()}
+        return {k: h.manifest() for k, h in self.connections.arrays.items()}

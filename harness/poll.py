@@ -9,7 +9,7 @@ as it is taken (a crash loses nothing already observed). Waiting helpers give
 verdict code new samples with a deadline.
 
 `transient_checks` says, before anything runs, whether the polling can catch each
-command's expected in-progress state (harness.runner's dry-run plan, the journey's preflight).
+command's expected in-progress state (harness.run_command's dry-run plan, the journey's preflight).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 from harness.array_cli import ArrayCli, CliError
 from harness.cim import ArrayCim, CimError, GroupHandle
 from harness.cli_read import CliReadError, read_group
-from harness.observe import CimView, CliView, Observation, Timeline
+from harness.observation import CimView, CliView, Observation, Timeline
 from harness.stages import stage_for_row, window_command
 
 

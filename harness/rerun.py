@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from harness.config import TargetConfig
 
 if TYPE_CHECKING:
-    from harness.runner import RunRequest
+    from harness.run_command import RunRequest
 
 RERUN_VERDICTS = ("fail", "error", "not_observed")
 CHANGES_FILE = "rerun.json"

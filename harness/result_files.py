@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.array_cli import Transcript
-from harness.observe import Observation
+from harness.observation import Observation
 from harness.overall import Overall, judge_run, scoped_rows
 from harness.redact import Redactor
 from harness.results import SEVERITY, RowResult

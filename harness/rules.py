@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.observe import CimGroupSync, CimPair, CimView, CliView, Observation
+from harness.observation import CimGroupSync, CimPair, CimView, CliView, Observation
 from harness.results import Verdict
 from harness.showrcopy import base_group_name
 from harness.spec import CIM_PROPERTIES, Spec, load_spec

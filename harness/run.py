@@ -1,5 +1,5 @@
 """A run: the simulated arrays (if the target is simulated), the journey of the group under test, and
-the result files. Several groups are several runs, one after the other (`harness.runner`): each group
+the result files. Several groups are several runs, one after the other (`harness.run_command`): each group
 makes its own tour of the DR sequence, as events like "primary down" act on every group of an array.
 
 Two runs in one process do not interfere: nothing here is global.

@@ -53,7 +53,7 @@ __all__ = [
     "CliParseError",
     "Group",
     "GroupTarget",
-    "Link",
+    "LinkRow",
     "RemoteCopyReport",
     "SystemDetail",
     "SystemInfo",
@@ -95,7 +95,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Link:
+class LinkRow:
     target: str
     node: str
     address: str
@@ -162,7 +162,7 @@ class RemoteCopyReport:
     configured: bool
     status: str | None
     targets: list[Target] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
+    links: list[LinkRow] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
 
     def group(self, name: str) -> Group:
@@ -309,8 +309,8 @@ def _target(values: dict[str, str], line: Line) -> Target:
     )
 
 
-def _link(values: dict[str, str], line: Line) -> Link:
-    return Link(
+def _link(values: dict[str, str], line: Line) -> LinkRow:
+    return LinkRow(
         values["Target"],
         values["Node"],
         values["Address"],

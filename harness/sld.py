@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from harness.observe import Observation
+from harness.observation import Observation
 
 SYNC, PERIODIC = "sync_secondary", "periodic_secondary"
 BACKUP_ARRAYS = (SYNC, PERIODIC)

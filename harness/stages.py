@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from harness.observe import CliView, Observation
+from harness.observation import CliView, Observation
 
 if TYPE_CHECKING:
     from harness.spec import Row

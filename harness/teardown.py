@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.driver import Driver, StageError
-from harness.observe import Observation
+from harness.observation import Observation
 from harness.stages import NATURAL, NoPath, Step, infer_stage, natural_problems
 
 TEARDOWN_ATTEMPTS = 3

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.instance_set import instance_set_problems, summary
-from harness.observe import CimPair, CliVolume, Observation
+from harness.observation import CimPair, CliVolume, Observation
 from harness.results import CIM, CLI, SEVERITY, Cell, Outcome, RowResult, Verdict
 from harness.spec import Row, Spec, load_spec
 

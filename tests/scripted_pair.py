@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.array_cli import CliResult
 from harness.config import builtin_config
-from harness.observe import CimPair, CimView, CliView, CliVolume, Observation, RunClock, Timeline
+from harness.observation import CimPair, CimView, CliView, CliVolume, Observation, RunClock, Timeline
 
 GROUP = {"primary": "rcg", "secondary": "rcg.r1"}
 HONEST = {"CopyState": 4, "SyncState": 6, "ProgressStatus": 2}  # Synchronized, Synchronized, Completed
@@ -221,7 +221,7 @@ class ScriptedPoller:
 
 @dataclass
 class Handle:
-    """What the driver needs of an array (harness.session.ArrayHandle's attributes)."""
+    """What the driver needs of an array (harness.connections.ArrayHandle's attributes)."""
 
     key: str
     cli: ScriptedCli

@@ -232,7 +232,7 @@ def test_billion_laughs_is_refused_within_a_memory_limit(tmp_path: Path, option:
     laughs.write_text(billion_laughs())
     assert len(laughs.read_bytes()) < 800
     script = Path(sys.executable).with_name("smis-harness")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
     proc = subprocess.run(
         [*command, "run", option, str(laughs), "--report-dir", str(tmp_path / "r")],
         cwd=tmp_path,

@@ -263,7 +263,7 @@ class Outcome:
 
 def _command() -> list[str]:
     script = Path(sys.executable).with_name("smis-harness")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
 
 
 def _run(name: str, plan: Plan, base: Path) -> Outcome:

@@ -24,7 +24,7 @@ PYTEST_LINE = re.compile(r"test_conformance\.py|^[.FEsx]+(\s+\[\s*\d+%\])?$|^=+ 
 
 def _smis() -> list[str]:
     script = Path(sys.executable).with_name("smis-harness")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from harness.instance_set import instance_set_problems
-from harness.observe import CimPair, CimRefusal, CimView, CliView, CliVolume, Observation
+from harness.observation import CimPair, CimRefusal, CimView, CliView, CliVolume, Observation
 from harness.results import Verdict
 from harness.spec import load_spec
 from harness.verdicts import Expectation, judge_each, judge_in_progress, judge_settled, stage_not_reached

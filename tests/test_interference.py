@@ -18,7 +18,7 @@ from harness.array_cli import ArrayCli, SshEndpoint, Transcript
 from harness.interference import CHANGED_UNDER, outside_changes
 from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
-from harness.observe import CliView, CliVolume, Observation
+from harness.observation import CliView, CliVolume, Observation
 from tests.test_lab_actions import lab_config
 
 
@@ -77,7 +77,7 @@ def test_unreadable_samples_and_other_arrays_do_not_break_the_sequence() -> None
 
 def _smis() -> list[str]:
     script = Path(sys.executable).with_name("smis-harness")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
 
 
 def _wait_for(path: Path, text: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:

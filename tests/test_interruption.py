@@ -15,7 +15,7 @@ import pytest
 
 def _smis() -> list[str]:
     script = Path(sys.executable).with_name("smis-harness")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
 
 
 def _start(report: Path, cwd: Path, *select: str) -> subprocess.Popen[str]:

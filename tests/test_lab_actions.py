@@ -95,7 +95,7 @@ def test_a_fault_acting_during_recover_makes_recover_fail_as_table_107_documents
     report = tmp_path / "report"
     env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")} | secrets
     done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--config", str(config), "--allow-disruptive",
+        [sys.executable, "-m", "harness.command_line", "run", "--config", str(config), "--allow-disruptive",
          "--report-dir", str(report), "T107-08", "T107-10"],
         capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip

@@ -27,7 +27,7 @@ from harness.config import load_config
 from harness.showrcopy import base_group_name, parse_showrcopy
 from harness.spec import load_spec
 
-CLI = [sys.executable, "-m", "harness.cli"]
+CLI = [sys.executable, "-m", "harness.command_line"]
 SPEC = load_spec()
 PAIR_ROWS = [r.id for r in SPEC.rows.values() if r.table in ("table106", "table107", "rules")]
 NATURAL_ROLE = {"primary": "Primary", "secondary": "Secondary"}

@@ -115,7 +115,7 @@ class Served:
 def serve_command() -> list[str]:
     """`smis-harness mock serve`: the installed console script of this interpreter's environment."""
     script = Path(sys.executable).with_name("smis-harness")
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
     return [*base, "mock", "serve"]
 
 

@@ -53,7 +53,7 @@ def test_two_simulated_groups_each_tour_and_merge(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(config))
     report = tmp_path / "report"
     done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--config", str(path), "--report-dir", str(report),
+        [sys.executable, "-m", "harness.command_line", "run", "--config", str(path), "--report-dir", str(report),
          "T107-01", "T107-02", "T107-03", "RULE-07"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -106,7 +106,7 @@ def test_arrays_left_out_of_their_natural_state_take_precedence() -> None:
 
 def _smis() -> list[str]:
     script = Path(sys.executable).with_name("smis-harness")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
 
 
 CRASHING_PLUGIN = '''

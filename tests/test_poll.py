@@ -12,7 +12,7 @@ import pytest
 
 from harness.array_cli import CliError, CliResult
 from harness.cim import CimError, GroupHandle
-from harness.observe import CimPair, CimView, Observation, Timeline
+from harness.observation import CimPair, CimView, Observation, Timeline
 from harness.poll import ArrayProbe, Poller, TransientCheck, sample_times, transient_checks, window_rows
 from harness.spec import load_spec
 

@@ -86,7 +86,7 @@ def run(tmp_path: Path, info: dict[str, Any], time_limits: dict[str, float], *ro
     report = tmp_path / "report"
     env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")} | secrets
     done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "--config", str(config), "--allow-disruptive",
+        [sys.executable, "-m", "harness.command_line", "run", "--config", str(config), "--allow-disruptive",
          "--report-dir", str(report), *rows],
         capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL,
     )  # fmt: skip

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from harness.cli import main
+from harness.command_line import main
 from harness.config import builtin_config
 from harness.report import render_after_run
 from harness.report.bundle import SUMS, make_bundle, verify_bundle
@@ -53,7 +53,7 @@ def text_of(html: str) -> str:
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every row against the simulated pair, through `smis-harness run` (which writes the report itself)."""
     report_dir = tmp_path_factory.mktemp("full") / "run"
-    done = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--report-dir", str(report_dir)],
+    done = subprocess.run([sys.executable, "-m", "harness.command_line", "run", "--report-dir", str(report_dir)],
                           capture_output=True, text=True, timeout=240)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"report: {report_dir / 'index.html'}" in done.stderr

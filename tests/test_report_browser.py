@@ -64,7 +64,7 @@ def deviation_run(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Pat
     base = tmp_path_factory.mktemp("deviation")
     (base / "dev.yaml").write_text(DEVIATIONS)
     report_dir = base / "run"
-    argv = [sys.executable, "-m", "harness.cli", "run", "--deviations", str(base / "dev.yaml"),
+    argv = [sys.executable, "-m", "harness.command_line", "run", "--deviations", str(base / "dev.yaml"),
             "--report-dir", str(report_dir), "T107-02", "T107-01"]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=240)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.observe import CimGroupSync, CimPair, CimView, CliView, CliVolume, Observation
+from harness.observation import CimGroupSync, CimPair, CimView, CliView, CliVolume, Observation
 from harness.results import Verdict
 from harness.rules import MAX_STORED_VIOLATIONS, RULE_IDS, RuleContext, check_rules, table106_from_spec
 from harness.verdicts import NOT_REPORTED
@@ -579,7 +579,7 @@ def test_rule09_fails_when_the_group_sync_vanishes_in_some_observations() -> Non
 
 
 def test_rule09_refused_read_is_a_violation() -> None:
-    from harness.observe import CimRefusal
+    from harness.observation import CimRefusal
 
     refusal = CimRefusal("References TPD_RemoteGroupSynchronized", "group rcg", "CIM_ERR_INVALID_PARAMETER",
                          "unknown ResultClass")  # fmt: skip

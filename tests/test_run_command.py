@@ -40,7 +40,7 @@ NOT_SELECTED = "not run: not selected"
 
 def smis(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
     script = Path(sys.executable).with_name("smis-harness")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
     return subprocess.run(
         [*command, *args],
         cwd=cwd,
@@ -498,7 +498,7 @@ def test_unreachable_cim_url_is_a_clear_message_not_a_traceback(tmp_path: Path, 
 def _kill_run_when(tmp_path: Path, report: Path, ready: Callable[[], bool], *select: str) -> int:
     """Start `smis-harness run`, SIGKILL it as soon as `ready()` holds; returns its exit status."""
     script = Path(sys.executable).with_name("smis-harness")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
     proc = subprocess.Popen([*command, "run", "--report-dir", str(report), *select], cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -608,7 +608,7 @@ def test_a_second_disruptive_run_against_a_pair_in_use_is_refused(tmp_path: Path
     with SimulatedArrays(WorldSpec(topology="pair")) as sim:
         config, env = _real_config(tmp_path, sim.describe(), disruptive=True)
         script = Path(sys.executable).with_name("smis-harness")
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.cli"]
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
         first_out = tmp_path / "first.out"
         with first_out.open("w") as sink:
             first = subprocess.Popen(

@@ -21,7 +21,7 @@ from harness.showrcopy import (
     CliParseError,
     Group,
     GroupTarget,
-    Link,
+    LinkRow,
     RemoteCopyReport,
     SystemInfo,
     Target,
@@ -59,10 +59,10 @@ def test_d22u27_full_showrcopy_stopped_and_periodic() -> None:
     assert report.configured and report.status == "Started, Normal"
     assert report.targets == [Target(TGT, 5, "IP", "ready", [], "mirror_config")]
     assert report.links == [
-        Link(TGT, "0:4:3", "10.54.154.192", "Up", []),
-        Link(TGT, "1:4:3", "10.54.154.193", "Up", []),
-        Link("receive", "0:4:3", "10.54.122.92", "Up", []),
-        Link("receive", "1:4:3", "10.54.122.93", "Up", []),
+        LinkRow(TGT, "0:4:3", "10.54.154.192", "Up", []),
+        LinkRow(TGT, "1:4:3", "10.54.154.193", "Up", []),
+        LinkRow("receive", "0:4:3", "10.54.122.92", "Up", []),
+        LinkRow("receive", "1:4:3", "10.54.122.93", "Up", []),
     ]
     assert [link.inbound for link in report.links] == [False, False, True, True]
     assert [summary(g) for g in report.groups] == [
@@ -193,10 +193,10 @@ def test_e18u31_showrcopy_d_targets_show_the_peer_behind_the_target() -> None:
                {"Socks": "20", "Buffsz": "2097152"})
     ]  # fmt: skip
     assert report.links == [
-        Link(TGT, "0:4:3", "10.54.122.92", "Up", [], LINK(0), {"IPC": "RCs015", "ID": "15"}),
-        Link(TGT, "1:4:3", "10.54.122.93", "Up", [], LINK(1), {"IPC": "RCs116", "ID": "16"}),
-        Link("receive", "0:4:3", "10.54.154.192", "Up", [], "rcv_ip_043", {"IPC": "RCr017", "ID": "17"}),
-        Link("receive", "1:4:3", "10.54.154.193", "Up", [], "rcv_ip_143", {"IPC": "RCr118", "ID": "18"}),
+        LinkRow(TGT, "0:4:3", "10.54.122.92", "Up", [], LINK(0), {"IPC": "RCs015", "ID": "15"}),
+        LinkRow(TGT, "1:4:3", "10.54.122.93", "Up", [], LINK(1), {"IPC": "RCs116", "ID": "16"}),
+        LinkRow("receive", "0:4:3", "10.54.154.192", "Up", [], "rcv_ip_043", {"IPC": "RCr017", "ID": "17"}),
+        LinkRow("receive", "1:4:3", "10.54.154.193", "Up", [], "rcv_ip_143", {"IPC": "RCr118", "ID": "18"}),
     ]
 
 
@@ -286,8 +286,8 @@ def test_third_array_failed_target_and_down_links() -> None:
     assert links.targets == [] and links.groups == [] and links.status == "Started, Normal"
     nodes = ["0:4:3", "0:4:4", "1:4:3", "1:4:4"]
     assert links.links == [
-        *(Link("MPB10K-E24U21-LZ", n, f"10.222.1.{i}", "Down", []) for i, n in enumerate(nodes, start=1)),
-        *(Link("receive", n, f"10.222.1.{i}", "Up", []) for i, n in enumerate(nodes, start=5)),
+        *(LinkRow("MPB10K-E24U21-LZ", n, f"10.222.1.{i}", "Down", []) for i, n in enumerate(nodes, start=1)),
+        *(LinkRow("receive", n, f"10.222.1.{i}", "Up", []) for i, n in enumerate(nodes, start=5)),
     ]
 
 
@@ -517,7 +517,7 @@ def test_targets_and_links_forms_and_empty_group_section() -> None:
     links = parse_showrcopy(
         "Link Information\n\nTarget  Node  Address   Status Options\ns2      0:2:1 10.0.0.1  Down   \n"
     )
-    assert links.links == [Link("s2", "0:2:1", "10.0.0.1", "Down", [])]
+    assert links.links == [LinkRow("s2", "0:2:1", "10.0.0.1", "Down", [])]
     empty = parse_showrcopy("Remote Copy System Information\nStatus: Stopped\n\nGroup Information\n\n")
     assert (empty.configured, empty.status, empty.groups) == (True, "Stopped", [])
 
@@ -576,7 +576,7 @@ def test_csv_form(text: str) -> None:
     report = parse_showrcopy(text)
     assert report.status == "Started, Normal"
     assert report.targets == [Target(TGT, 5, "IP", "ready", [], "mirror_config")]
-    assert report.links[1] == Link("receive", "0:4:3", "10.54.122.92", "Up", [])
+    assert report.links[1] == LinkRow("receive", "0:4:3", "10.54.122.92", "Up", [])
     assert [g.name for g in report.groups] == ["300gb", "zz_rc_test_rcg", "sld"]
     assert vols(report.group("300gb").volumes) == [
         ("300gb", 269, "300gb", 1521, "Stopped", "2026-10-09 23:32:20 IST"),

@@ -73,7 +73,7 @@ def test_rows_map_to_stages_in_tour_order() -> None:
 
 
 def _view(role: str, status: str, target: str, sync: str):
-    from harness.observe import CliView, CliVolume
+    from harness.observation import CliView, CliVolume
 
     return CliView("g", "peer", status, role, "Sync", target, (CliVolume("v0", "v0", sync, sync, None),))
 

@@ -10,10 +10,10 @@ import yaml
 
 from harness.array_cli import Transcript
 from harness.config import ConfigError, builtin_config, load_config
+from harness.connections import Connections, PreflightError
 from harness.mock.cimxml_tls import make_self_signed_cert
 from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
-from harness.session import PreflightError, Session
 from harness.showrcopy import Target, parse_showrcopy, parse_showsys
 from harness.target_discovery import PeerIdentity, TargetDiscoveryError, choose_target, describe_target
 
@@ -171,16 +171,16 @@ def simulated_pair() -> Any:
         yield sim
 
 
-def open_session(sim: SimulatedArrays, targets: dict[str, str] | None = None) -> Session:
+def open_session(sim: SimulatedArrays, targets: dict[str, str] | None = None) -> Connections:
     config = builtin_config("pair").with_simulated_arrays(sim.describe())
-    session = Session.open(config, Transcript())
+    session = Connections.open(config, Transcript())
     for key, name in (targets or {}).items():
         handle = session.arrays[key]
         handle.config = handle.config.model_copy(update={"target": name})
     return session
 
 
-def listed_targets(session: Session, key: str) -> list[Target]:
+def listed_targets(session: Connections, key: str) -> list[Target]:
     """What `showrcopy -d targets` printed on `key` during preflight (from the session's transcript)."""
     outputs = [r.stdout for r in session.transcript.entries if r.array == key and r.command == D_SOURCE]
     assert len(outputs) == 1

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.observe import CimPair, CimView, CliView, CliVolume, Observation
+from harness.observation import CimPair, CimView, CliView, CliVolume, Observation
 from harness.results import Cell, Outcome, RowResult, Verdict
 from harness.spec import load_spec
 from harness.verdicts import (

@@ -86,7 +86,7 @@ from harness.mock.clock import ManualClock
 from harness.mock.control import apply_control
 from harness.mock.topology import WorldSpec, build_world
 from harness.mock.world import GroupStatus, Replication, Role, SyncStatus, World
-from harness.observe import Observation, Timeline
+from harness.observation import Observation, Timeline
 from harness.poll import ArrayProbe, Poller
 from harness.rules import RuleContext, check_rules, table106_from_spec
 from harness.spec import Row, load_spec

@@ -15,7 +15,7 @@ from pywbem import CIM_ERR_NOT_FOUND, CIMError, CIMInstance, CIMInstanceName
 from harness.cim_classes import ClassInfo
 from harness.deviation_format import cim_omitted, cim_values
 from harness.mock import cim_paths as P
-from harness.mock.cim_vendor import AssocFilter, Found, Link, VendorView, Want, any_association
+from harness.mock.cim_vendor import AssocFilter, AssociationEnd, Found, VendorView, Want, any_association
 from harness.mock.deviations import Deviations, StateFacts, facts_for
 from harness.mock.world import Replication, VolumePair, World
 
@@ -174,8 +174,8 @@ class DeviatingView:
             return None
         return self.inner.resolve(P.sync_path(P.PAIR_SYNC, synced, system, path.namespace))
 
-    def links(self, path: CIMInstanceName, assoc_ok: AssocFilter = any_association) -> list[Link]:
-        out: list[Link] = []
+    def links(self, path: CIMInstanceName, assoc_ok: AssocFilter = any_association) -> list[AssociationEnd]:
+        out: list[AssociationEnd] = []
         for link in self.inner.links(path, assoc_ok):
             classname = link.assoc.classname.lower()
             if classname == P.PAIR_SYNC.lower():
@@ -187,7 +187,7 @@ class DeviatingView:
                 out.append(link)
         return out
 
-    def _pair_links(self, link: Link) -> list[Link]:
+    def _pair_links(self, link: AssociationEnd) -> list[AssociationEnd]:
         out = []
         for answer, swapped in self._pair_answers(link.assoc):
             role, other_role = (link.other_role, link.role) if swapped else (link.role, link.other_role)
@@ -195,7 +195,7 @@ class DeviatingView:
             other_path = answer.path.keybindings.get(other_role)
             if isinstance(other_path, CIMInstanceName) and P.object_key(other_path) != P.object_key(other.path):
                 other = self._lazy_volume(other_path)  # the peer's volume named instead of an entity
-            out.append(Link(answer, role, other_role, other))
+            out.append(AssociationEnd(answer, role, other_role, other))
         return out
 
     def _lazy_volume(self, path: CIMInstanceName) -> Found:

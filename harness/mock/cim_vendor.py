@@ -46,7 +46,7 @@ class Found:
 
 
 @dataclass
-class Link:
+class AssociationEnd:
     """An association instance seen from one of its ends."""
 
     assoc: Found
@@ -336,13 +336,13 @@ class VendorView:
         return [r for r in refs if isinstance(r, CIMInstanceName)] if all(refs) else []
 
     # ------------------------------------------------------------ associations
-    def _member_link(self, group: str, vol: Volume, reps: list[Replication] | None = None) -> Link:
+    def _member_link(self, group: str, vol: Volume, reps: list[Replication] | None = None) -> AssociationEnd:
         if reps is None:
             reps = self.world.groups_on(self.array, group)[0][1]
         seq = self._members(reps).index(vol.name) + 1
-        return Link(self.member(group, vol, seq), "Member", "Collection", self.group(group))
+        return AssociationEnd(self.member(group, vol, seq), "Member", "Collection", self.group(group))
 
-    def links(self, path: CIMInstanceName, assoc_ok: AssocFilter = any_association) -> list[Link]:
+    def links(self, path: CIMInstanceName, assoc_ok: AssocFilter = any_association) -> list[AssociationEnd]:
         """Associations referencing the local volume, group or system `path` names ([] for other objects),
         of the association classes `assoc_ok` accepts (the others are not even built)."""
         key = path.classname.lower()
@@ -358,22 +358,22 @@ class VendorView:
             return self._group_links(name, groups[0][1], assoc_ok) if name and groups else []
         return []
 
-    def _system_links(self, assoc_ok: AssocFilter) -> list[Link]:
+    def _system_links(self, assoc_ok: AssocFilter) -> list[AssociationEnd]:
         """SystemDevice to every volume, HostedCollection to every remote-copy group."""
-        links: list[Link] = []
+        links: list[AssociationEnd] = []
         if assoc_ok(P.SYSTEM_DEVICE):
             for vol in list(self.arr.volumes.values()):
                 device = self.system_device(vol)
-                links.append(Link(device, "GroupComponent", "PartComponent", self.volume(self.arr, vol)))
+                links.append(AssociationEnd(device, "GroupComponent", "PartComponent", self.volume(self.arr, vol)))
         if assoc_ok(P.HOSTED_COLLECTION):
             for name, _ in self.world.groups_on(self.array):
-                links.append(Link(self.hosted_collection(name), "Antecedent", "Dependent", self.group(name)))
+                links.append(AssociationEnd(self.hosted_collection(name), "Antecedent", "Dependent", self.group(name)))
         return links
 
-    def _volume_links(self, vol: Volume, assoc_ok: AssocFilter) -> list[Link]:
-        links: list[Link] = []
+    def _volume_links(self, vol: Volume, assoc_ok: AssocFilter) -> list[AssociationEnd]:
+        links: list[AssociationEnd] = []
         if assoc_ok(P.SYSTEM_DEVICE):
-            links.append(Link(self.system_device(vol), "PartComponent", "GroupComponent", self.system()))
+            links.append(AssociationEnd(self.system_device(vol), "PartComponent", "GroupComponent", self.system()))
         groups: dict[str, None] = {}
         cache: dict[str, bool] = {}
         pairs_ok = assoc_ok(P.PAIR_SYNC)
@@ -384,27 +384,28 @@ class VendorView:
             found, system, synced = self.pair(rep, pair, cache)
             local_is_system = system.path.host is None and system.classname == P.VOLUME
             if local_is_system:
-                links.append(Link(found, "SystemElement", "SyncedElement", synced))
+                links.append(AssociationEnd(found, "SystemElement", "SyncedElement", synced))
             else:
-                links.append(Link(found, "SyncedElement", "SystemElement", system))
+                links.append(AssociationEnd(found, "SyncedElement", "SystemElement", system))
         if assoc_ok(P.MEMBER):
             links.extend(self._member_link(name, vol) for name in groups)
         return links
 
-    def _group_links(self, name: str, reps: list[Replication], assoc_ok: AssocFilter) -> list[Link]:
-        links: list[Link] = []
+    def _group_links(self, name: str, reps: list[Replication], assoc_ok: AssocFilter) -> list[AssociationEnd]:
+        links: list[AssociationEnd] = []
         if assoc_ok(P.HOSTED_COLLECTION):
-            links.append(Link(self.hosted_collection(name), "Dependent", "Antecedent", self.system()))
+            links.append(AssociationEnd(self.hosted_collection(name), "Dependent", "Antecedent", self.system()))
         if assoc_ok(P.MEMBER):
             for seq, vol_name in enumerate(self._members(reps), start=1):
                 vol = self.arr.volumes[vol_name]
-                links.append(Link(self.member(name, vol, seq), "Collection", "Member", self.volume(self.arr, vol)))
+                member = self.member(name, vol, seq)
+                links.append(AssociationEnd(member, "Collection", "Member", self.volume(self.arr, vol)))
         for rep in reps if assoc_ok(P.GROUP_SYNC) else []:
             if rep.backup:
                 continue
             found, system, synced = self.group_sync(rep)
             if rep.source.array == self.array:
-                links.append(Link(found, "SystemElement", "SyncedElement", synced))
+                links.append(AssociationEnd(found, "SystemElement", "SyncedElement", synced))
             else:
-                links.append(Link(found, "SyncedElement", "SystemElement", system))
+                links.append(AssociationEnd(found, "SyncedElement", "SystemElement", system))
         return links

@@ -37,7 +37,7 @@ from harness.mock.cim_interop import interop_instances
 from harness.mock.cim_methods import METHODS, capabilities_method
 from harness.mock.cim_repo import ClassRepository, class_repository
 from harness.mock.cim_static import vendor_instances
-from harness.mock.cim_vendor import Found, Link, VendorView, Want
+from harness.mock.cim_vendor import AssociationEnd, Found, VendorView, Want
 from harness.mock.deviations import Deviations
 from harness.mock.world import World
 
@@ -360,7 +360,7 @@ class ArrayCIMBackend:
         if classname is not None and not self.repo.has(classname):
             raise CIMError(CIM_ERR_INVALID_PARAMETER, f"{what} {classname!r} does not exist")
 
-    def _links(self, path: CIMInstanceName, assoc_class: str | None = None) -> list[Link]:
+    def _links(self, path: CIMInstanceName, assoc_class: str | None = None) -> list[AssociationEnd]:
         """Associations referencing the object `path` names (limited to `assoc_class` and its subclasses)."""
         ns = self.repo.namespace(path.namespace)
         self.repo.info(path.classname)
@@ -372,7 +372,7 @@ class ArrayCIMBackend:
         links = self.vendor.links(path, wanted) if ns == self.namespace else []
         for assoc, role, other_role, other in self._static_links.get((ns.lower(), P.object_key(path)), []):
             if wanted(assoc.classname):
-                links.append(Link(self._static_found(assoc), role, other_role, self._lazy(other)))
+                links.append(AssociationEnd(self._static_found(assoc), role, other_role, self._lazy(other)))
         return links
 
     def _lazy(self, path: CIMInstanceName) -> Found:
@@ -384,7 +384,7 @@ class ArrayCIMBackend:
 
         return Found(path.classname, path, build)
 
-    def _references(self, path: CIMInstanceName, result_class: str | None, role: str | None) -> list[Link]:
+    def _references(self, path: CIMInstanceName, result_class: str | None, role: str | None) -> list[AssociationEnd]:
         self._check_class(result_class, "ResultClass")
         return [
             link

@@ -76,7 +76,7 @@ def write_lab_config(path: Path, describe: Mapping[str, Any], durations: Duratio
 
 def lab_document(describe: Mapping[str, Any], files: Mapping[str, Path], durations: Durations) -> dict[str, Any]:
     """The configuration as a plain document (secret files named relative to the configuration's directory)."""
-    ctl = [sys.executable, "-m", "harness.cli", "mock", "ctl", "--control", str(files["control"])]
+    ctl = [sys.executable, "-m", "harness.command_line", "mock", "ctl", "--control", str(files["control"])]
     group = 'group="{group}"'  # quoted: sent as text whatever the name reads as
 
     def script(action: str, *fields: str) -> dict[str, Any]:

@@ -202,7 +202,7 @@ def _non_negative(text: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.runner import RunRequest, run_suite
+    from harness.run_command import RunRequest, run_suite
 
     request = RunRequest(
         config=args.config,

@@ -71,14 +71,14 @@ class ArrayHandle:
 
 
 @dataclass
-class Session:
+class Connections:
     config: TargetConfig
     arrays: dict[str, ArrayHandle]
     transcript: Transcript
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (source key, target key) under test
 
     @classmethod
-    def open(cls, config: TargetConfig, transcript: Transcript, recorder: Any = None) -> Session:
+    def open(cls, config: TargetConfig, transcript: Transcript, recorder: Any = None) -> Connections:
         arrays = {key: _handle(key, config.array(key), transcript, recorder) for key in config.array_keys}
         return cls(config, arrays, transcript)
 
