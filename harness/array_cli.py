@@ -152,7 +152,8 @@ class ArrayCli:
 
     def _connected(self) -> paramiko.SSHClient:
         with self._lock:
-            if self._client is not None and self._client.get_transport() and self._client.get_transport().is_active():
+            transport = self._client.get_transport() if self._client is not None else None
+            if self._client is not None and transport is not None and transport.is_active():
                 return self._client
             self._client = self._connect()
             return self._client

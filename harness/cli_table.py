@@ -110,7 +110,7 @@ def _keys(names: list[str]) -> list[str] | None:
 
 
 def _is_header(keys: list[str] | None, spec: TableSpec) -> bool:
-    return bool(keys) and keys[0] == spec.required[0] and set(spec.required) <= set(keys or ())
+    return keys is not None and bool(keys) and keys[0] == spec.required[0] and set(spec.required) <= set(keys)
 
 
 def header_columns(line: Line, spec: TableSpec) -> list[Column] | None:
@@ -132,10 +132,10 @@ def plain_row(line: Line, columns: list[Column], spec: TableSpec) -> dict[str, s
         if index < 0:
             raise line.error(f"{spec.what} indented by {starts[0]} like its header '{spec.header}'")
         if index > 0 and word.start() <= starts[index - 1]:
-            begin = columns[max(bisect.bisect_right(starts, word.start()) - 1, 0)].key
+            first_column = columns[max(bisect.bisect_right(starts, word.start()) - 1, 0)].key
             raise line.error(
                 f"{spec.what} whose values fit the columns of its header "
-                f"({word.group()!r} runs from column {begin} into {columns[index].key})"
+                f"({word.group()!r} runs from column {first_column} into {columns[index].key})"
             )
         first = spans.get(index, (word.start(), 0))[0]
         spans[index] = (first, word.end())

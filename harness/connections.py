@@ -246,7 +246,7 @@ def _handle(key: str, config: ArrayConfig, transcript: Transcript, recorder: Any
         host=ssh.host,
         port=ssh.port,
         user=ssh.user,
-        password=config.ssh_password if ssh.key_file is None else None,
+        password=_password(config) if ssh.key_file is None else None,
         key_file=str(ssh.key_file) if ssh.key_file else None,
         key_passphrase=config.ssh_key_passphrase if ssh.key_file else None,
         host_key=ssh.host_key,
@@ -254,3 +254,12 @@ def _handle(key: str, config: ArrayConfig, transcript: Transcript, recorder: Any
         timeout=float(ssh.timeout),
     )
     return ArrayHandle(key, config, ArrayCim(cim_endpoint, recorder), ArrayCli(key, ssh_endpoint, transcript))
+
+
+def _password(config: ArrayConfig) -> Callable[[], str]:
+    """The SSH password, read when the connection is made (a missing one is a configuration error there)."""
+
+    def read() -> str:
+        return config.ssh_password() or ""
+
+    return read

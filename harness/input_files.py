@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -108,19 +108,24 @@ class _Refused(yaml.MarkedYAMLError):
     pass
 
 
+def _mark(event: yaml.Event) -> yaml.Mark | None:
+    """Where an event starts (libyaml's marks have the same fields as PyYAML's)."""
+    return cast("yaml.Mark | None", event.start_mark)
+
+
 def _check_events(text: str) -> None:
     """Refuse anchors, aliases and deep nesting from the event stream, before anything composes the document."""
     depth = 0
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
-            raise _Refused(problem=f"alias *{event.anchor}: {_NO_ALIASES}", problem_mark=event.start_mark)
+            raise _Refused(problem=f"alias *{event.anchor}: {_NO_ALIASES}", problem_mark=_mark(event))
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
-            raise _Refused(problem=f"anchor &{anchor}: {_NO_ALIASES}", problem_mark=event.start_mark)
+            raise _Refused(problem=f"anchor &{anchor}: {_NO_ALIASES}", problem_mark=_mark(event))
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise _Refused(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=event.start_mark)
+                raise _Refused(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=_mark(event))
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 

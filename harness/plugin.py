@@ -85,11 +85,12 @@ class HarnessPlugin:
         return self.redactor.text(text)
 
     def _terminal_line(self, text: str) -> None:
-        reporter = self.pytest_config.pluginmanager.get_plugin("terminalreporter") if self.pytest_config else None
-        if reporter is None:
+        config = self.pytest_config
+        reporter = config.pluginmanager.get_plugin("terminalreporter") if config else None
+        if config is None or reporter is None:
             print(text, file=sys.__stderr__, flush=True)
             return
-        capture = self.pytest_config.pluginmanager.get_plugin("capturemanager")
+        capture = config.pluginmanager.get_plugin("capturemanager")
         if capture is None:
             reporter.write_line(text)
             reporter.flush()

@@ -161,7 +161,7 @@ def merge_group_runs(report_dir: Path, runs: dict[str, Path]) -> dict[str, Any]:
             "groups": {g: {"verdict": r["verdict"], "reason": r["reason"], "run": runs[g].name}
                        for g, r in per_group.items()},
         })  # fmt: skip
-    first = next(iter(documents.values()), {"manifest": {}})
+    first: dict[str, Any] = next(iter(documents.values()), {"manifest": {}})
     manifest = {**first["manifest"], "groups": list(documents), "group": None,
                 "group_runs": {g: str(runs[g].name) for g in documents}}  # fmt: skip
     missing = [g for g in runs if g not in documents]

@@ -140,7 +140,7 @@ class RowResult:
         if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
             raise ValueError(f"not a result row (no id): {data!r}"[:300])
         try:
-            verdict = Verdict(data.get("verdict"))
+            verdict = Verdict(str(data.get("verdict")))
             recorded = data.get("recorded_verdict")
             array = data.get("array")
             return cls(

@@ -568,10 +568,12 @@ def parse_showsys(text: str) -> SystemInfo:
         raise content[-1].error("exactly one system row after the showsys header")
     row = content[1]
     values = plain_row(row, columns, _SHOWSYS)
-    numbers = [_optional_int(values, key, row) for key in ("Nodes", "Master", "TotalCap", "AllocCap", "FreeCap",
-                                                           "FailedCap")]  # fmt: skip
+    fields = {"nodes": "Nodes", "master": "Master", "total_cap_mib": "TotalCap", "alloc_cap_mib": "AllocCap",
+              "free_cap_mib": "FreeCap", "failed_cap_mib": "FailedCap"}  # fmt: skip
+    numbers = {name: _optional_int(values, key, row) for name, key in fields.items()}
     ident = parse_int(values["ID"], row, "ID", hex_ok=True)
-    return SystemInfo(ident, values["Name"], values["Model"], values["Serial"], *numbers, _extra(values, _SHOWSYS))
+    return SystemInfo(ident, values["Name"], values["Model"], values["Serial"], **numbers,
+                      extra=_extra(values, _SHOWSYS))  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -119,7 +119,8 @@ def _examples(table: str) -> list[dict[str, str]]:
 
     text = resources.files("harness").joinpath(f"features/{table}.feature").read_text()
     rows = []
-    for child in Parser().parse(TokenScanner(text))["feature"]["children"]:
+    document = cast("dict[str, Any]", Parser().parse(TokenScanner(text)))
+    for child in document["feature"]["children"]:
         for examples in child.get("scenario", {}).get("examples", []):
             header = [cell["value"] for cell in examples["tableHeader"]["cells"]]
             rows += [dict(zip(header, (c["value"] for c in r["cells"]), strict=True)) for r in examples["tableBody"]]

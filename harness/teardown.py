@@ -33,16 +33,17 @@ def return_to_natural(driver: Driver, action_specs: Mapping[str, Any], disturbed
         driver.progress(f"teardown attempt {attempt} did not get back ({'; '.join(problems)}); looking again")
     latest = driver.fresh_views(driver.now())  # one look after teardown: both for the check and the advice
     problems += _natural_now(driver, latest)
-    final = {
+    commands = [] if not problems else commands_to_run(driver, action_specs, latest)
+    final: dict[str, Any] = {
         "natural": not problems,
         "stage": driver.current,
         "problems": problems,
-        "commands_to_run": [] if not problems else commands_to_run(driver, action_specs, latest),
+        "commands_to_run": commands,
         **({"teardown": f"not attempted: {disturbed}"} if disturbed else {}),
     }
     if problems:
         driver.progress("TEARDOWN COULD NOT CONFIRM THE NATURAL STATE: " + "; ".join(problems))
-        for cmd in final["commands_to_run"]:
+        for cmd in commands:
             driver.progress(f"  to restore by hand: {cmd}")
     else:
         driver.progress("teardown: group back in its natural state")

@@ -55,7 +55,7 @@ class SimForceSyncStatus(_control.ForceSyncStatus):
 
     model_config = _STRICT
     kind: Literal["simulator"]
-    group: str | None = None
+    group: str | None = None  # type: ignore[assignment]  # optional here: the run supplies it (bind_group)
 
 
 class SimResetToNew(_control.ResetToNew):
@@ -63,7 +63,7 @@ class SimResetToNew(_control.ResetToNew):
 
     model_config = _STRICT
     kind: Literal["simulator"]
-    group: str | None = None
+    group: str | None = None  # type: ignore[assignment]  # optional here: the run supplies it (bind_group)
 
 
 class SimSetDurations(_control.SetDurations):

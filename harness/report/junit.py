@@ -24,6 +24,8 @@ def add_overall_verdict(junit_path: Path, document: dict[str, Any], redactor: Re
     except (OSError, ET.ParseError):
         return
     root = tree.getroot()
+    if root is None:
+        return
     suite = root if root.tag == "testsuite" else root.find("testsuite")
     if suite is None:
         return

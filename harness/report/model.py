@@ -111,9 +111,9 @@ def load_run(path: Path | str) -> RunData:
                        warnings, overall)  # fmt: skip
     decided = {r["id"]: r for r in _jsonl(path / "results.jsonl", warnings) if isinstance(r, dict) and "id" in r}
     topology = _topology_seen(observations)
-    rows = scoped_rows(decided, topology=topology, selected=None, undecided_why=INTERRUPTED)
-    overall = judge_run(rows, problems=["the run was interrupted: results.json was never written"])
-    typed = _typed(path / "results.jsonl", rows)
+    scoped = scoped_rows(decided, topology=topology, selected=None, undecided_why=INTERRUPTED)
+    overall = judge_run(scoped, problems=["the run was interrupted: results.json was never written"])
+    typed = _typed(path / "results.jsonl", scoped)
     return RunData(path, False, {}, typed, [], spec.errata, {}, observations, transcript, warnings, overall)
 
 
@@ -472,10 +472,11 @@ def run_actions(data: RunData) -> list[CommandView]:
             open_[key] = view
             out.append(view)
             continue
-        view = open_.pop(key, None)
-        if view is None:
-            view = CommandView(base, event.get("array"), label, _num(event.get("t")), None)
-            out.append(view)
+        started = open_.pop(key, None)
+        if started is None:
+            started = CommandView(base, event.get("array"), label, _num(event.get("t")), None)
+            out.append(started)
+        view = started
         view.t_end = _num(event.get("t"))
         view.status = event.get("status")
         entry = data.transcript.get(str(event.get("transcript") or ""))

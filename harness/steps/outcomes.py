@@ -69,7 +69,8 @@ def mark_step_failed(node: pytest.Item) -> None:
 def failures(node: pytest.Item) -> list[str]:
     """The step failures recorded during the scenario (the test fails with them once it is over); a row whose
     verdict is not PASS fails its test even if no step named a wrong value (never a passing test for it)."""
-    found = list(node.stash.get(FAILURES, []))
+    recorded: list[str] = node.stash.get(FAILURES, [])
+    found = list(recorded)
     result = node.stash.get(RESULT, None)
     if not found and result is not None and result.verdict != Verdict.PASS:
         found.append(f"{str(result.verdict).upper()}: {result.reason}")
