@@ -8,6 +8,8 @@ the storage system and the object manager (cim_interop) say "simulated by smis-h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pywbem import CIMInstance, CIMInstanceName, Uint16
 
 from harness import __version__
@@ -21,7 +23,7 @@ SIMULATOR = f"{SIMULATED_BY} {__version__}"
 
 
 def inst(
-    repo: ClassRepository, classname: str, keys: dict[str, object], values: dict[str, object], ns: str
+    repo: ClassRepository, classname: str, keys: Mapping[str, object], values: Mapping[str, object], ns: str
 ) -> CIMInstance:
     """An instance whose path has `keys` (also set as properties) and the other `values`."""
     path = CIMInstanceName(classname, keys, namespace=ns)

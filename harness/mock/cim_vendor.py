@@ -271,8 +271,8 @@ class VendorView:
                 elif key == P.HOSTED_COLLECTION.lower():
                     yield self.hosted_collection(name)
                 elif key == P.MEMBER.lower():
-                    for seq, vol in enumerate(self._members(reps), start=1):
-                        yield self.member(name, self.arr.volumes[vol], seq)
+                    for seq, vol_name in enumerate(self._members(reps), start=1):
+                        yield self.member(name, self.arr.volumes[vol_name], seq)
                 elif key == P.GROUP_SYNC.lower():
                     for rep in reps:
                         if not rep.backup:

@@ -56,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def setup(self) -> None:
-        self.timeout = self.server.owner.socket_timeout
+        self.timeout = self.server.owner.socket_timeout  # type: ignore[misc]  # per connection, as the stdlib reads it
         self._tls_ok = True
         if isinstance(self.request, ssl.SSLSocket):  # handshake here, in the handler thread
             self.request.settimeout(self.timeout)

@@ -233,6 +233,7 @@ class CIMXMLDispatcher:
     def _invoke(self, req: codec.CIMRequest) -> bytes:
         """METHODCALL: type the inputs from the class definition (wbemcli sends no PARAMTYPE)."""
         target = req.target
+        assert target is not None  # a METHODCALL always names its object (the request parser checks)
         klass = self._call(
             "GetClass", target.classname, namespace=req.namespace, LocalOnly=False, IncludeQualifiers=True
         )

@@ -385,11 +385,11 @@ def render_showrcopy(view: RemoteCopyView, *, csv: bool = False, headers: bool =
 
     sections: list[list[str]] = []
     if view.targets is not None:
-        columns = TARGET_DETAIL_COLUMNS if detailed else TARGET_COLUMNS
-        sections.append(table("Target Information", columns, [_target_row(t, detailed) for t in view.targets]))
+        target_columns = TARGET_DETAIL_COLUMNS if detailed else TARGET_COLUMNS
+        sections.append(table("Target Information", target_columns, [_target_row(t, detailed) for t in view.targets]))
     if view.links is not None:
-        columns = LINK_DETAIL_COLUMNS if detailed else LINK_COLUMNS
-        sections.append(table("Link Information", columns, [_link_row(k, detailed) for k in view.links]))
+        link_columns = LINK_DETAIL_COLUMNS if detailed else LINK_COLUMNS
+        sections.append(table("Link Information", link_columns, [_link_row(k, detailed) for k in view.links]))
     if view.groups is not None:
         blocks = _group_blocks(view.groups, csv=csv, headers=headers, detailed=detailed)
         sections.append(["Group Information", "", *blocks])

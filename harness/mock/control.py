@@ -179,7 +179,7 @@ class ControlServer:
     @property
     def url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/control"
+        return f"http://{host!s}:{port}/control"
 
     def start(self) -> ControlServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="mock-control", daemon=True)

@@ -35,9 +35,9 @@ import socket
 import struct
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -188,7 +188,7 @@ class ArraySSHServer:
         if tasks:
             await asyncio.wait(tasks, timeout=2)
 
-    def _spawn(self, coro: object) -> asyncio.Task[None]:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         assert self._loop is not None
         task: asyncio.Task[None] = self._loop.create_task(coro)
         self._tasks.add(task)
