@@ -284,17 +284,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[PLUGIN] = plugin
 
 
+NO_XDIST = ("pytest-xdist (-n) would drive one pair from several processes at once; the rows of a target run in "
+            "one process, in the order of the DR sequence. Run several targets in parallel as separate runs "
+            "(separate --config files and report dirs), and leave out -n")  # fmt: skip
+NO_RANDOMLY = ("pytest-randomly would shuffle the rows, but they must run in the order of the DR sequence (each "
+               "row's stage follows the previous one); disable it with -p no:randomly")  # fmt: skip
+
+
 def _refuse_reordering_plugins(config: pytest.Config) -> None:
     """One target is driven by one process, row after row in tour order."""
     numprocesses = config.getoption("numprocesses", None) if config.pluginmanager.hasplugin("xdist") else None
     if numprocesses:
-        raise pytest.UsageError(
-            "pytest-xdist (-n) would drive one pair from several processes at once; the rows of a target run "
-            "in one process, in the order of the DR sequence. Run several targets in parallel as separate "
-            "runs (separate --config files and report dirs), and leave out -n"
-        )
+        raise pytest.UsageError(NO_XDIST)
     if config.pluginmanager.hasplugin("randomly"):
-        raise pytest.UsageError(
-            "pytest-randomly would shuffle the rows, but they must run in the order of the DR sequence (each "
-            "row's stage follows the previous one); disable it with -p no:randomly"
-        )
+        raise pytest.UsageError(NO_RANDOMLY)

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from harness import plugin as plugin_module
 from harness.config import ConfigError, TargetConfig, builtin_config, load_config
 from harness.console import Console
 from harness.deviation_format import DeviationError, load_deviations
@@ -27,6 +28,8 @@ from harness.stages import NATURAL, NoPath, StageGraph, row_stage, tour_key
 # pytest's verbosity asked for after `--`: its own output is shown (otherwise only the console's)
 PYTEST_VERBOSE = re.compile(r"-v+|--verbose|--verbosity(=.*)?")
 PYTEST_QUIET = ["-qq", "--no-summary"]  # no header, file names or summary; the plugin drops the dots
+# the harness's own pytest session loads only what it needs (no hypothesis, timeout... plugins of the environment)
+PYTEST_PLUGINS = ["--disable-plugin-autoload", "-p", "pytest_bdd.plugin"]
 
 
 @dataclass
@@ -56,6 +59,10 @@ def run_suite(request: RunRequest) -> int:
     if earlier is not None and not request.select:
         print(f"nothing to rerun: no row of {earlier.run_dir} was FAIL, ERROR, NOT_OBSERVED or undecided")
         return 0
+    refused = _refused_pytest_args(request.pytest_args)
+    if refused:
+        print(f"smis-harness run: {refused}", file=sys.stderr)
+        return EXIT_USAGE
     unknown = _unknown_selection(request.select)
     if unknown:
         print(f"smis-harness run: unknown row id or tag: {', '.join(unknown)} (ids like T107-02, tags "
@@ -95,6 +102,16 @@ def _target(request: RunRequest) -> TargetConfig:
     return target
 
 
+def _refused_pytest_args(args: list[str]) -> str | None:
+    """pytest options that would break the order of the rows or drive one pair from several processes."""
+    plugins = {args[i + 1] for i, a in enumerate(args[:-1]) if a == "-p"} | {a[2:] for a in args if a.startswith("-p")}
+    if plugins & {"xdist", "xdist.plugin"} or any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
+        return plugin_module.NO_XDIST
+    if plugins & {"randomly", "pytest_randomly"}:
+        return plugin_module.NO_RANDOMLY
+    return None
+
+
 def _unknown_selection(select: list[str]) -> list[str]:
     known = set(load_spec().rows) | {"table106", "table107", "sld", "rules"}
     return [s for s in select if s not in known]
@@ -128,7 +145,6 @@ def _session(
 ) -> int:
     import pytest
 
-    from harness import plugin as plugin_module
     from harness.plugin import HarnessPlugin
 
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -136,6 +152,7 @@ def _session(
     plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive, group=group,
                            interrupts=interrupts, manifest_extra=request.manifest_extra, console=console)  # fmt: skip
     args = [
+        *PYTEST_PLUGINS,
         "--pyargs",
         "harness.suite",
         "-c",
