@@ -179,6 +179,7 @@ def test_stale_answers_the_values_of_n_seconds_ago(world: World, clock: ManualCl
     assert int(first["CopyState"]) == 4 and first.path["SystemElement"].classname == ENTITY, (
         "the previous values, the current keys"
     )
+    assert first["UndiscoveredElement"] == 2, "UndiscoveredElement names the current entity end"
     clock.advance(1.0)
     assert {int(p["CopyState"]) for p in pairs(b, name)} == {4}
     clock.advance(1.1)

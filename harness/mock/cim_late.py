@@ -3,7 +3,8 @@
 The `stale` deviation: every answer for a pair is recorded with the world time it was built, and a late
 answer gives the newest recorded one at least that many seconds old (the oldest there is while the history
 is younger). What was recorded depends on when the pair was asked for: a state nobody asked about is never
-answered late either. Keys (SystemElement, SyncedElement) are always the current ones: they name the pair.
+answered late either. The ends (SystemElement, SyncedElement: they name the pair) and UndiscoveredElement
+(which names one of them) are always the current ones.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable
 
-KEYS = ("SystemElement", "SyncedElement")
+CURRENT = ("SystemElement", "SyncedElement", "UndiscoveredElement")
 
 Values = dict[str, object]
 
@@ -32,6 +33,6 @@ class LateValues:
         if not seconds:
             return values
         old = next((v for t, v in reversed(history) if t <= now - seconds), history[0][1])
-        late = {name: value for name, value in old.items() if name not in KEYS}
-        late.update({name: values[name] for name in KEYS if name in values})
+        late = {name: value for name, value in old.items() if name not in CURRENT}
+        late.update({name: values[name] for name in CURRENT if name in values})
         return late
