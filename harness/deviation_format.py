@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pywbem import CIMDateTime, type_from_name
 
 from harness.cim_classes import ClassInfo, PropInfo, provider_classes
@@ -111,13 +111,23 @@ class Deviation(_Strict):
 
 
 class Expect(_Strict):
-    """What the harness must find against this provider (the self-test's answer key): `fail` and
-    `not_observed` rows, every other row in scope PASS, on the simulated `target`."""
+    """What the harness must find against this provider (the self-test's answer key): `fail`,
+    `not_observed` and `skipped` rows, every other row in scope PASS, on the simulated `target` (its
+    `groups` under test, if given)."""
 
     target: Literal["pair", "sld"] = "pair"
     groups: list[str] | None = Field(default=None, min_length=1)  # groups under test (default: the target's)
     fail: list[str] = Field(default_factory=list)
     not_observed: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)  # in scope but not exercised (e.g. RULE-06 on a periodic group)
+
+    @model_validator(mode="after")
+    def _one_verdict_each(self) -> Self:
+        listed = [*self.fail, *self.not_observed, *self.skipped]
+        twice = sorted({i for i in listed if listed.count(i) > 1})
+        if twice:
+            raise ValueError(f"rows listed twice (one verdict each): {', '.join(twice)}")
+        return self
 
     @field_validator("groups")
     @classmethod
@@ -130,7 +140,7 @@ class Expect(_Strict):
             raise ValueError("a group is listed twice")
         return groups
 
-    @field_validator("fail", "not_observed")
+    @field_validator("fail", "not_observed", "skipped")
     @classmethod
     def _documented_rows(cls, ids: list[str]) -> list[str]:
         from harness.spec import load_spec

@@ -243,3 +243,12 @@ def test_expect_groups(tmp_path: Path) -> None:
         with pytest.raises(DeviationError) as exc:
             load_expect(write(tmp_path, f"expect: {{groups: {groups}}}\ndeviations: []\n"))
         assert needle in str(exc.value)
+
+
+def test_expect_skipped_rows_one_verdict_each(tmp_path: Path) -> None:
+    expect = load_expect(write(tmp_path, "expect: {fail: [RULE-07], skipped: [RULE-06]}\ndeviations: []\n"))
+    assert expect is not None and expect.skipped == ["RULE-06"]
+    for key, needle in (("{skipped: [RULE-99]}", "not documented"), ("{fail: [RULE-06], skipped: [RULE-06]}", "twice")):
+        with pytest.raises(DeviationError) as exc:
+            load_expect(write(tmp_path, f"expect: {key}\ndeviations: []\n"))
+        assert needle in str(exc.value)
