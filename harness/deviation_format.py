@@ -3,9 +3,8 @@
 A deviations file lists rules that make the simulated provider non-conformant on purpose (README,
 "Deviations"). This module reads and checks one (`load_deviations`): YAML through `harness.input_files`,
 the rules' keys, names and bounds through the pydantic models below, and the property names and values
-of `cim` / `cim_omit` against TPD_RemoteStorageSynchronized as the modelled provider declares it
-(`harness.cim_classes`), and those `cim_type` names. Every problem is a `DeviationError` naming the file or the
-rule and the field.
+of `cim` / `cim_omit` / `cim_type` against TPD_RemoteStorageSynchronized as the modelled provider declares it
+(`harness.cim_classes`). Every problem is a `DeviationError` naming the file or the rule and the field.
 How the simulator applies the rules is `harness.mock.deviations` and `harness.mock.cim_deviate`.
 """
 
@@ -226,7 +225,8 @@ def cim_omitted(rule: Deviation, info: ClassInfo) -> list[PropInfo]:
 
 def cim_retyped(rule: Deviation, info: ClassInfo) -> list[tuple[PropInfo, str]]:
     """(property, CIM type it is sent as) for each entry of the rule's `cim_type`: integer properties only
-    (a Values name or an integer as text, or another integer type), never a key or an array."""
+    (sent as their decimal text, or in another integer type), never a reference or an array, never the type
+    the property already has."""
     retyped = []
     for name, type_name in rule.cim_type.items():
         prop = cim_property(info, rule.id, name)
