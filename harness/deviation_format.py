@@ -3,24 +3,26 @@
 A deviations file lists rules that make the simulated provider non-conformant on purpose (README,
 "Deviations"). This module reads and checks one (`load_deviations`): YAML through `harness.input_files`,
 the rules' keys, names and bounds through the pydantic models below, and the property names and values
-of `cim` / `cim_omit` against TPD_RemoteStorageSynchronized as the modelled provider declares it
+of `cim` / `cim_omit` / `cim_type` against TPD_RemoteStorageSynchronized as the modelled provider declares it
 (`harness.cim_classes`). Every problem is a `DeviationError` naming the file or the rule and the field.
 How the simulator applies the rules is `harness.mock.deviations` and `harness.mock.cim_deviate`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pywbem import CIMDateTime, type_from_name
 
 from harness.cim_classes import ClassInfo, PropInfo, provider_classes
 from harness.input_files import InputFileError, YamlInputError, parse_yaml, read_text
 
-ArrayKey = Literal["primary", "secondary", "sync_secondary", "periodic_secondary", "any"]
+ArrayName = Literal["primary", "secondary", "sync_secondary", "periodic_secondary"]
+ArrayKey = ArrayName | Literal["any"]
 RoleName = Literal["Primary", "Secondary", "Primary-Rev", "Secondary-Rev"]
 SyncName = Literal["New", "Syncing", "Synced", "NotSynced", "Stale", "Stopped"]
 GroupStatusName = Literal["Started", "Stopped", "Backup"]
@@ -36,7 +38,15 @@ OmittableClass = Literal["TPD_RemoteGroupSynchronized", "TPD_ReplicationEntity"]
 """Classes a deviation can leave unimplemented: the provider serves no instance of them (a pair whose remote
 end cannot be resolved then keeps referencing the peer's volume, without UndiscoveredElement)."""
 PAIR_CLASS = "TPD_RemoteStorageSynchronized"
-"""The class whose properties `cim` and `cim_omit` name."""
+"""The class whose properties `cim`, `cim_omit` and `cim_type` name."""
+SwappableClass = Literal["TPD_RemoteStorageSynchronized", "TPD_RemoteGroupSynchronized"]
+"""Associations whose SystemElement and SyncedElement `swap_ends` exchanges."""
+EntityOperation = Literal["EnumerateInstances", "GetInstance"]
+"""Operations `entity_visible_to` lets serve a TPD_ReplicationEntity (the manual: Associators only)."""
+CimTypeName = Literal["string", "uint8", "uint16", "uint32", "uint64", "sint8", "sint16", "sint32", "sint64"]
+"""The CIM types `cim_type` can send a property's value as."""
+GROUP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+"""A group name as the array (and the target configuration's `groups:`) accepts it."""
 _INTEGER_TYPES = {"uint8", "uint16", "uint32", "uint64", "sint8", "sint16", "sint32", "sint64"}
 
 
@@ -50,6 +60,7 @@ class When(_Strict):
     group_status: GroupStatusName | None = None
     operation: OperationName | None = None
     link: Literal["up", "down"] | None = None
+    mode: Literal["sync", "periodic"] | None = None  # the group's replication mode
 
 
 class CliOverride(_Strict):
@@ -59,8 +70,26 @@ class CliOverride(_Strict):
 
 
 class Transient(_Strict):
+    """How long a DR command's in-progress state lasts. Without `arrays`: the command itself runs that long in
+    the simulated world (every array). With `arrays`: the command keeps its duration and only those arrays'
+    providers show its in-progress state, for `seconds`, then answer as if no command ran."""
+
     operation: Literal["failover", "recover", "restore"]
-    seconds: float = Field(ge=0)
+    seconds: float = Field(ge=0, le=86400)
+    arrays: list[ArrayName] | None = Field(default=None, min_length=1)
+
+    @field_validator("arrays")
+    @classmethod
+    def _once_each(cls, arrays: list[str] | None) -> list[str] | None:
+        if arrays is not None and len(set(arrays)) != len(arrays):
+            raise ValueError("an array is listed twice")
+        return arrays
+
+
+class Stale(_Strict):
+    """The provider answers a pair's values as they were `seconds` ago (as far as it was asked then)."""
+
+    seconds: float = Field(gt=0, le=3600)
 
 
 class Deviation(_Strict):
@@ -74,17 +103,43 @@ class Deviation(_Strict):
     omit_class: list[OmittableClass] = Field(default_factory=list)
     cli: CliOverride | None = None
     transient: Transient | None = None
+    swap_ends: list[SwappableClass] = Field(default_factory=list)
+    entity_visible_to: list[EntityOperation] = Field(default_factory=list)
+    stale: Stale | None = None
+    cim_type: dict[str, CimTypeName] = Field(default_factory=dict)
 
 
 class Expect(_Strict):
-    """What the harness must find against this provider (the self-test's answer key): `fail` and
-    `not_observed` rows, every other row in scope PASS, on the simulated `target`."""
+    """What the harness must find against this provider (the self-test's answer key): `fail`,
+    `not_observed` and `skipped` rows, every other row in scope PASS, on the simulated `target` (its
+    `groups` under test, if given)."""
 
     target: Literal["pair", "sld"] = "pair"
+    groups: list[str] | None = Field(default=None, min_length=1)  # groups under test (default: the target's)
     fail: list[str] = Field(default_factory=list)
     not_observed: list[str] = Field(default_factory=list)
+    skipped: list[str] = Field(default_factory=list)  # in scope but not exercised (e.g. RULE-06 on a periodic group)
 
-    @field_validator("fail", "not_observed")
+    @model_validator(mode="after")
+    def _one_verdict_each(self) -> Self:
+        listed = [*self.fail, *self.not_observed, *self.skipped]
+        twice = sorted({i for i in listed if listed.count(i) > 1})
+        if twice:
+            raise ValueError(f"rows listed twice (one verdict each): {', '.join(twice)}")
+        return self
+
+    @field_validator("groups")
+    @classmethod
+    def _group_names(cls, groups: list[str] | None) -> list[str] | None:
+        for name in groups or []:
+            if not GROUP_NAME.fullmatch(name):
+                raise ValueError(f"{name[:40]!r} is not a group name: letters, digits, _ . - (starting with a "
+                                 "letter, digit or _), at most 64 characters")
+        if groups is not None and len(set(groups)) != len(groups):
+            raise ValueError("a group is listed twice")
+        return groups
+
+    @field_validator("fail", "not_observed", "skipped")
     @classmethod
     def _documented_rows(cls, ids: list[str]) -> list[str]:
         from harness.spec import load_spec
@@ -143,10 +198,11 @@ def load_deviations(path: str | Path) -> DeviationSet:
 
 
 def check_cim(rules: Iterable[Deviation], info: ClassInfo) -> None:
-    """Every rule's `cim` and `cim_omit` name properties of `info` and give values they can take."""
+    """Every rule's `cim`, `cim_omit` and `cim_type` name properties of `info` and give values they can take."""
     for rule in rules:
         cim_values(rule, info)
         cim_omitted(rule, info)
+        cim_retyped(rule, info)
 
 
 def cim_values(rule: Deviation, info: ClassInfo) -> list[tuple[PropInfo, object, object]]:
@@ -165,6 +221,23 @@ def cim_omitted(rule: Deviation, info: ClassInfo) -> list[PropInfo]:
         if prop.type == "reference":
             raise DeviationError(f"deviation {rule.id!r}: key {prop.name} cannot be omitted")
     return props
+
+
+def cim_retyped(rule: Deviation, info: ClassInfo) -> list[tuple[PropInfo, str]]:
+    """(property, CIM type it is sent as) for each entry of the rule's `cim_type`: integer properties only
+    (sent as their decimal text, or in another integer type), never a reference or an array, never the type
+    the property already has."""
+    retyped = []
+    for name, type_name in rule.cim_type.items():
+        prop = cim_property(info, rule.id, name)
+        where = f"deviation {rule.id!r}: cim_type {prop.name}"
+        if prop.type not in _INTEGER_TYPES or prop.is_array:
+            raise DeviationError(f"{where}: only integer properties can be sent as another type ({prop.name} is "
+                                 f"{prop.type}{'[]' if prop.is_array else ''})")
+        if type_name == prop.type:
+            raise DeviationError(f"{where}: {type_name} is already its type")
+        retyped.append((prop, type_name))
+    return retyped
 
 
 def cim_property(info: ClassInfo, rule_id: str, name: str) -> PropInfo:

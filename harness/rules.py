@@ -305,17 +305,22 @@ def rule05(obs: Observation, derived: _Derived) -> list[str] | None:
 
 
 def rule06(obs: Observation, derived: _Derived) -> list[str] | None:
-    """WhenSynced is NULL in synchronous mode."""
+    """WhenSynced is NULL in synchronous mode: the group's mode as showrcopy (or the context) gives it, else
+    the pair's own Mode (a wrong Mode is RULE-07's finding, and must not hide or invent this one)."""
     cim = _cim(obs)
     if cim is None:
         return None
-    sync_pairs = [p for p in cim.pairs if _is(pair_value(p, "Mode"), "Mode", "Synchronous")]
+    group_mode = _mode_of(obs, derived.context)
+    if group_mode is not None:
+        sync_pairs = list(cim.pairs) if group_mode[0] == "sync" else []
+    else:
+        sync_pairs = [p for p in cim.pairs if _is(pair_value(p, "Mode"), "Mode", "Synchronous")]
     out: list[str] = []
     for pair in sync_pairs:
         when = pair_value(pair, "WhenSynced")
         if when is not None and when is not NOT_REPORTED:
-            mode = format_value("Mode", pair_value(pair, "Mode"))
-            out.append(f"{_label(pair)}: Mode {mode} but WhenSynced is {when!s}, expected NULL")
+            mode = f"{group_mode[1]} group" if group_mode else f"Mode {format_value('Mode', pair_value(pair, 'Mode'))}"
+            out.append(f"{_label(pair)}: {mode} but WhenSynced is {when!s}, expected NULL")
     return out if sync_pairs else None
 
 
@@ -507,7 +512,10 @@ NOT_EXERCISED = {
     "RULE-03": "no observation had CIM pairs and a CLI role (backup groups are skipped)",
     "RULE-04": "no pair referenced a TPD_ReplicationEntity or set UndiscoveredElement, and no probe was made",
     "RULE-05": "no pair was seen in CopyState Synchronized, Broken, Skewed, Inactive or FailedOver",
-    "RULE-06": f"no pair in synchronous mode (Mode {load_spec().number('Mode', 'Synchronous')}) was observed",
+    "RULE-06": (
+        "no pair of a synchronous group (showrcopy Mode Sync; where unknown, Mode "
+        f"{load_spec().number('Mode', 'Synchronous')}) was observed"
+    ),
     "RULE-07": "no observation had CIM pairs",
     "RULE-08": (
         "no observation was in normal operation (configured role, target ready, group Started or Stopped, "

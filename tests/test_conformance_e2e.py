@@ -504,7 +504,10 @@ def _header_ids(path: Path, verdict: str) -> set[str]:
 
 
 def test_every_deviation_file_is_exercised_here() -> None:
-    files = sorted(p.name for p in DEVIATIONS.glob("*.yaml"))
+    """Every file without an answer key of its own (`expect:`: the self-test runs those) has a plan here."""
+    from harness.deviation_format import load_expect
+
+    files = sorted(p.name for p in DEVIATIONS.glob("*.yaml") if load_expect(p) is None)
     assert files == sorted(plan.deviation for plan in DEVIATION_PLANS.values())
 
 

@@ -399,10 +399,24 @@ def test_rule06_when_synced_null_in_sync_mode() -> None:
     result = only("RULE-06", [obs])
     assert result.verdict == Verdict.FAIL
     assert violations(result.violations)[0] == (
-        "pair vv1: Mode Synchronous (2) but WhenSynced is 20240101120000.000000+000, expected NULL"
+        "pair vv1: Sync group but WhenSynced is 20240101120000.000000+000, expected NULL"
     )
     periodic = make_obs(1, "primary", "Primary", "Synced", (4, 6, 2), mode="Periodic")
     assert only("RULE-06", [periodic]).verdict == Verdict.SKIPPED
+
+
+def test_rule06_takes_the_mode_from_the_group_not_the_pair() -> None:
+    """A wrong Mode is RULE-07's: it neither hides WhenSynced on a sync group nor makes a periodic group's
+    WhenSynced a violation."""
+    hidden = make_obs(1, "primary", "Primary", "Synced", (4, 6, 2), Mode=3, WhenSynced="20240101120000.000000+000")
+    result = only("RULE-06", [hidden])
+    assert result.verdict == Verdict.FAIL
+    assert violations(result.violations)[0].startswith("pair vv1: Sync group but WhenSynced is 2024")
+    invented = make_obs(1, "primary", "Primary", "Synced", (4, 6, 2), mode="Periodic", Mode=2)
+    assert only("RULE-06", [invented]).verdict == Verdict.SKIPPED
+    unknown = make_obs(1, "primary", "Primary", "Synced", (4, 6, 2), WhenSynced="20240101120000.000000+000")
+    result = only("RULE-06", [unknown], context(modes={"primary": None}))
+    assert violations(result.violations)[0].startswith("pair vv1: Mode Synchronous (2) but WhenSynced")
 
 
 def test_rule07_mode_and_copy_type_follow_the_cli_mode() -> None:

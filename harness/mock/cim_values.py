@@ -95,9 +95,12 @@ _BY_OPERATION = {
 }
 
 
-def pair_state(rep: Replication, pair: VolumePair, side: Side, link_failed: bool) -> PairState:
-    """CopyState, SyncState and ProgressStatus of one pair as the array owning `side` reports them."""
-    running = rep.operation.operation if rep.operation else None
+def pair_state(
+    rep: Replication, pair: VolumePair, side: Side, link_failed: bool, show_operation: bool = True
+) -> PairState:
+    """CopyState, SyncState and ProgressStatus of one pair as the array owning `side` reports them
+    (`show_operation` false: as if no DR command were running)."""
+    running = rep.operation.operation if rep.operation and show_operation else None
     if running is Operation.FAILOVER and rep.operation and rep.operation.issued_on != side.array:
         running = None  # a failover runs on the array it was issued on; the peer sees only its effect on roles
     if rep.backup:
@@ -138,12 +141,19 @@ def _u16(value: int | None) -> Uint16 | None:
     return None if value is None else Uint16(value)
 
 
-def _common(rep: Replication, side: Side, state: PairState, requested: int) -> dict[str, object]:
+def state_properties(state: PairState, requested: int) -> dict[str, object]:
+    """CopyState, SyncState, ProgressStatus and RequestedCopyState, typed."""
     return {
         "CopyState": Uint16(state.copy_state),
         "SyncState": _u16(state.sync_state),
         "ProgressStatus": Uint16(state.progress_status),
         "RequestedCopyState": Uint16(requested),
+    }
+
+
+def _common(rep: Replication, side: Side, state: PairState, requested: int) -> dict[str, object]:
+    return {
+        **state_properties(state, requested),
         "Mode": Uint16(MODE[rep.mode]),
         "CopyType": Uint16(COPY_TYPE[rep.mode]),
         "SyncType": Uint16(SYNC_TYPE_MIRROR),

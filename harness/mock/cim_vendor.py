@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from pywbem import CIMInstance, CIMInstanceName, Uint16, Uint64
 
@@ -24,7 +25,20 @@ from harness.mock.cim_values import (
 from harness.mock.world import Array, Replication, Volume, VolumePair, World
 
 Want = set[str] | None
-Changes = Callable[[Replication, VolumePair], tuple[dict[str, object], set[str]]]
+
+
+class Changes(Protocol):
+    """What deviations change in a pair's instance (`harness.mock.cim_deviate.CimDeviations`)."""
+
+    def values(self, rep: Replication, pair: VolumePair, values: dict[str, object]) -> dict[str, object]:
+        """The property values to report (every property, keys included) in place of `values`."""
+        ...
+
+    def instance(self, rep: Replication, pair: VolumePair, inst: CIMInstance) -> CIMInstance:
+        """The instance to answer in place of `inst` (built from `values`, limited to a PropertyList)."""
+        ...
+
+
 AssocFilter = Callable[[str], bool]  # association class name -> wanted
 
 
@@ -224,12 +238,10 @@ class VendorView:
         def build(want: Want) -> CIMInstance:
             values = {"SystemElement": system.path, "SyncedElement": synced.path}
             values.update(pair_properties(self.world, rep, pair, self.array, failed, undiscovered if failed else None))
-            if self.changes is not None:
-                changed, omit = self.changes(rep, pair)
-                values.update(changed)
-                for name in omit:
-                    values.pop(name, None)
-            return self._make(P.PAIR_SYNC, path, values, want)
+            if self.changes is None:
+                return self._make(P.PAIR_SYNC, path, values, want)
+            values = self.changes.values(rep, pair, values)
+            return self.changes.instance(rep, pair, self._make(P.PAIR_SYNC, path, values, want))
 
         return Found(P.PAIR_SYNC, path, build), system, synced
 
