@@ -207,7 +207,7 @@ def check_cim(rules: Iterable[Deviation], info: ClassInfo) -> None:
 
 def cim_values(rule: Deviation, info: ClassInfo) -> list[tuple[PropInfo, object, object]]:
     """(property, value as written, CIM value it stands for) for each entry of the rule's `cim`."""
-    values = []
+    values: list[tuple[PropInfo, object, object]] = []
     for name, raw in rule.cim.items():
         prop = cim_property(info, rule.id, name)
         values.append((prop, raw, cim_value(rule.id, prop, raw)))
@@ -227,7 +227,7 @@ def cim_retyped(rule: Deviation, info: ClassInfo) -> list[tuple[PropInfo, str]]:
     """(property, CIM type it is sent as) for each entry of the rule's `cim_type`: integer properties only
     (sent as their decimal text, or in another integer type), never a reference or an array, never the type
     the property already has."""
-    retyped = []
+    retyped: list[tuple[PropInfo, str]] = []
     for name, type_name in rule.cim_type.items():
         prop = cim_property(info, rule.id, name)
         where = f"deviation {rule.id!r}: cim_type {prop.name}"

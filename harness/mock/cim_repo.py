@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pywbem import (
     CIM_ERR_INVALID_CLASS,
@@ -62,7 +63,7 @@ class ClassRepository:
         info = self.classes.get(classname.lower())
         return info is not None and parent.lower() in info.ancestors
 
-    def call(self, operation: str, *args: object, **kwargs: object) -> object:
+    def call(self, operation: str, *args: object, **kwargs: object) -> Any:
         """Run a class operation on the compiled repository (serialised: pywbem_mock is not thread-safe)."""
         with self.lock:
             return getattr(self.conn, operation)(*args, **kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TypeVar
 
 from pywbem import CIMDateTime, Uint16
 
@@ -182,6 +183,16 @@ def pair_properties(
     return props
 
 
+T = TypeVar("T", int, float)
+
+
+def _least(values: list[T | None]) -> T | None:
+    """The smallest of `values`, or None when there are none or any is unknown (a group is as far as its
+    least synced pair)."""
+    known = [v for v in values if v is not None]
+    return min(known) if known and len(known) == len(values) else None
+
+
 def group_properties(world: World, rep: Replication, array: str, link_failed: bool) -> dict[str, object]:
     """Non-key properties of TPD_RemoteGroupSynchronized for one replication of a group."""
     side = rep.side(array)
@@ -189,9 +200,7 @@ def group_properties(world: World, rep: Replication, array: str, link_failed: bo
     state = combine(states) or PairState(CopyState.NOT_APPLICABLE, None, ProgressStatus.COMPLETED)
     pending = any(requested_copy_state(s.copy_state) == CopyState.SYNCHRONIZED for s in states)
     props = _common(rep, side, state, CopyState.SYNCHRONIZED if pending else CopyState.NOT_APPLICABLE)
-    syncs = [p.last_sync for p in rep.pairs]
-    props["WhenSynced"] = when_synced(world, rep, None if None in syncs or not syncs else min(syncs))
-    percents = [world.sync_percent(p) for p in rep.pairs]
-    props["PercentSynced"] = _u16(None if None in percents or not percents else min(percents))
+    props["WhenSynced"] = when_synced(world, rep, _least([p.last_sync for p in rep.pairs]))
+    props["PercentSynced"] = _u16(_least([world.sync_percent(p) for p in rep.pairs]))
     props["UndiscoveredElement"] = None
     return props

@@ -14,7 +14,7 @@ path's host) never shows in another caller's answer.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from pywbem import (
     CIM_ERR_INVALID_PARAMETER,
@@ -287,7 +287,7 @@ class ArrayCIMBackend:
 
     @staticmethod
     def _method_args(
-        declared: dict[str, tuple[str, bool]],
+        declared: Mapping[str, tuple[str, bool]],
         method: str,
         positional: Iterable[CIMParameter | tuple[str, object]] | None,
         keyword: dict[str, object],
@@ -308,7 +308,7 @@ class ArrayCIMBackend:
             for prop in inst.properties.values():
                 origin = info.prop(prop.name).class_origin
                 prop.class_origin = origin
-                prop.propagated = bool(origin) and origin.lower() != info.name.lower()
+                prop.propagated = bool(origin and origin.lower() != info.name.lower())
         return inst
 
     def _class_level(self, operation: str, objectname: CIMClassName | str, **kwargs: object) -> list:

@@ -15,6 +15,7 @@ falling due) happen lazily and deterministically. Targets (`targets`,
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import threading
@@ -468,7 +469,7 @@ class World:
             if not usable and link.lost_at is None:
                 link.lost_at = self._now
                 link.detected = False
-                self._after(self.durations.link_detect, lambda lk=link: self._detect_loss(lk))
+                self._after(self.durations.link_detect, functools.partial(self._detect_loss, link))
             elif usable and link.lost_at is not None:
                 link.lost_at = None
                 link.detected = False
