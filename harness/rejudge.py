@@ -513,7 +513,7 @@ def write_rejudged(result: Rejudged, run: RunFiles, out: Path) -> None:
         group_runs = (result.document.get("manifest") or {}).get("group_runs") or {}
         for group, sub in result.groups.items():
             write_rejudged(sub, run.sub(str(group_runs[group])), out / str(group_runs[group]))
-        merge_group_runs(out, {g: out / str(group_runs[g]) for g in result.groups})
+        result.document = merge_group_runs(out, {g: out / str(group_runs[g]) for g in result.groups})
     else:
         (out / "results.json").write_text(json.dumps(result.document, indent=2))
         with (out / "observations.jsonl").open("w") as sink:

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from harness.recording import RECORDING_DIR, RECORDING_FILES
-from harness.rejudge import REJUDGE_FILE
+from harness.rejudge import OUT_DIR, REJUDGE_FILE
 from harness.report.bundle import RUN_FILES
 from harness.report.render import REPORT_NAME
 from harness.rerun import CHANGES_FILE
@@ -132,8 +132,8 @@ def _foreign(root: Path, entries: list[Path], *, nested: bool) -> list[str]:
         elif not nested:
             out.append(f"{entry.relative_to(root)}/")
         else:
-            try:
-                out += _foreign(root, sorted(entry.iterdir()), nested=False)
+            try:  # a group's run, or rejudge's output (which holds the groups' of a multi-group run)
+                out += _foreign(root, sorted(entry.iterdir()), nested=entry.name == OUT_DIR)
             except OSError:
                 out.append(f"{entry.relative_to(root)}/")
     return out
