@@ -6,8 +6,9 @@
   method), `args` (its arguments), `t` (run time when it started, the clock of the observations'
   `t_start`), `dt` (seconds it took), and `result` (instances and paths as CIM-XML, pywbem's
   `tocimxmlstr()`, so they are rebuilt exactly) or `error` (the exception: class, text, CIM status).
-  An answer identical to the previous answer to the same request on the same array is written as
-  `same_as: <ref>` instead of again (a settled pair answers the same poll after poll).
+  An operation whose request and reply are byte for byte those of the previous operation of the same kind
+  on the same array is written as `same_as: <ref>` (that line's arguments and result stand for it: a
+  settled pair answers the same poll after poll); only digests of the CIM-XML bodies are kept to tell.
 - `samples.jsonl`: one line per sample the poller took (`kind: sample`): the observation's `seq`, `array`,
   `t_start`, `t_end`, `wall`, `stage`, `group`, and the refs of what it read in order: `cli` (the first
   `showrcopy` read), `cim` (the CIM read), `cli_after` (the CLI read after it; null when not taken).
@@ -20,11 +21,12 @@
 
 Every line passes through the run's redaction step (`ResultsWriter.write_recording`). HTTP requests and
 responses are not recorded: their headers carry the CIM password (Basic authentication, base64), which
-no redaction of the plain value would catch.
+no redaction of the plain value would catch; of their bodies only a digest is kept, to tell a repeat.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import queue
@@ -186,6 +188,7 @@ class Recording:
         self._lock = threading.Lock()
         self._refs = itertools.count()
         self._last: dict[tuple[str, str], tuple[str, Any, str]] = {}  # (array, request) -> (ref, result, text)
+        self._repeats: dict[tuple[str, str, bytes], tuple[str, bytes]] = {}  # request digest -> (ref, reply digest)
         self._handles: dict[str, Any] = {}  # array -> the group handle its last probe line gave
         self.operations = 0
         self._queue: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
@@ -233,12 +236,13 @@ class Recording:
 
     # ------------------------------------------------------------------ lines
     def operation(self, array: str, method: str, args: Mapping[str, Any], t: float, dt: float, result: Any,
-                  exc: BaseException | None) -> str:  # fmt: skip
-        """One CIM operation (in the thread that performed it); returns its ref. Encoded and written later."""
+                  exc: BaseException | None, exchange: tuple[bytes, bytes] | None = None) -> str:  # fmt: skip
+        """One CIM operation (in the thread that performed it); returns its ref. Encoded and written later.
+        `exchange`: digests of the request and reply bodies (None: no reply came, or no HTTP was involved)."""
         with self._lock:
             ref = f"cim-{next(self._refs)}"
             self.operations += 1
-        self._put(CIM_FILE, (ref, array, method, dict(args), t, dt, result, exc))
+        self._put(CIM_FILE, (ref, array, method, dict(args), t, dt, result, exc, exchange))
         self.note(ref)
         return ref
 
@@ -278,29 +282,33 @@ class Recording:
             except Exception as exc:  # the recording never takes the run down; the gap says why
                 ref = payload[0] if name == CIM_FILE else None
                 self._write(name, {"ref": ref, "unrecorded": f"{type(exc).__name__}: {exc}"})
+            time.sleep(0)  # let a sampling thread that waits for the interpreter go first
 
     def _operation_line(self, ref: str, array: str, method: str, args: dict[str, Any], t: float, dt: float,
-                        result: Any, exc: BaseException | None) -> dict[str, Any]:  # fmt: skip
+                        result: Any, exc: BaseException | None,
+                        exchange: tuple[bytes, bytes] | None) -> dict[str, Any]:  # fmt: skip
+        line: dict[str, Any] = {"ref": ref, "array": array, "op": method, "t": round(t, 6), "dt": round(dt, 6)}
+        if exc is None and exchange is not None:  # the same request answered with the same bytes: a repeat
+            key = (array, method, exchange[0])
+            earlier = self._repeats.get(key)
+            if earlier is not None and earlier[1] == exchange[1]:
+                line["same_as"] = earlier[0]
+                return line
+            self._repeats[key] = (ref, exchange[1])
         encoded_args = encode(args)
+        line["args"] = encoded_args
         request = json.dumps([method, encoded_args], sort_keys=True, default=str)
-        line: dict[str, Any] = {"ref": ref, "array": array, "op": method, "args": encoded_args, "t": round(t, 6),
-                                "dt": round(dt, 6)}  # fmt: skip
-        key = (array, request)
+        key_ = (array, request)
         if exc is not None:
             line["error"] = encode_error(exc)
-            self._last.pop(key, None)
+            self._last.pop(key_, None)
             return line
-        earlier = self._last.get(key)
-        if earlier is not None and _same(earlier[1], result):  # the same answer again: no encoding needed
-            line["same_as"] = earlier[0]
+        earlier_ = self._last.get(key_)
+        if exchange is None and earlier_ is not None and _same(earlier_[1], result):  # no HTTP: compare objects
+            line["same_as"] = earlier_[0]
             return line
-        encoded = encode(result)
-        text = json.dumps(encoded, sort_keys=True)
-        if earlier is not None and earlier[2] == text:
-            line["same_as"] = earlier[0]
-        else:
-            line["result"] = encoded
-            self._last[key] = (ref, result, text)
+        line["result"] = encode(result)
+        self._last[key_] = (ref, result, "")
         return line
 
 
@@ -376,14 +384,15 @@ class CimRecorder(pywbem.BaseOperationRecorder):  # type: ignore[misc]
     def stage_pywbem_result(self, ret: Any, exc: BaseException | None) -> None:
         self._staged.ret, self._staged.exc, self._staged.t_end = ret, exc, self._recording.now()
 
-    def stage_http_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
+    def stage_http_request(self, conn_id: Any, version: Any, url: Any, target: Any, method: Any, headers: Any,
+                           payload: Any) -> None:  # fmt: skip
+        self._staged.request = _digest(payload)  # the headers hold the credentials: never kept
 
     def stage_http_response1(self, *args: Any, **kwargs: Any) -> None:
         pass
 
-    def stage_http_response2(self, *args: Any, **kwargs: Any) -> None:
-        pass
+    def stage_http_response2(self, payload: Any) -> None:
+        self._staged.reply = _digest(payload)
 
     def record_staged(self) -> None:
         if not self.enabled:
@@ -396,5 +405,14 @@ class CimRecorder(pywbem.BaseOperationRecorder):  # type: ignore[misc]
         staged = self._staged
         t = getattr(staged, "t", self._recording.now())
         t_end = getattr(staged, "t_end", t)
+        request, reply = getattr(staged, "request", None), getattr(staged, "reply", None)
+        exchange = (request, reply) if request is not None and reply is not None else None
         self._recording.operation(self.array, str(pywbem_args.method), pywbem_args.args or {}, t, t_end - t,
-                                  pywbem_result.ret, pywbem_result.exc)  # fmt: skip
+                                  pywbem_result.ret, pywbem_result.exc, exchange)  # fmt: skip
+
+
+def _digest(payload: Any) -> bytes | None:
+    if payload is None:
+        return None
+    data = payload.encode() if isinstance(payload, str) else bytes(payload)
+    return hashlib.blake2b(data, digest_size=16).digest()

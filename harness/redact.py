@@ -7,9 +7,9 @@ from __future__ import annotations
 import html
 import json
 import re
-from xml.sax.saxutils import escape as xml_escape
 from collections.abc import Iterable
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 MASK = "**********"
 MIN_SECRET_LENGTH = 3

@@ -219,9 +219,14 @@ class Recording:
         return self._answers[ref]
 
     def args(self, ref: str) -> dict[str, Any]:
+        """The arguments of operation `ref` (those of the earlier line it repeats)."""
         if ref not in self._args:
-            decoded = decode((self.cim.get(ref) or {}).get("args") or {})
-            self._args[ref] = decoded if isinstance(decoded, dict) else {}
+            line = self.cim.get(ref) or {}
+            if "args" not in line and "same_as" in line:
+                self._args[ref] = self.args(str(line["same_as"]))
+            else:
+                decoded = decode(line.get("args") or {})
+                self._args[ref] = decoded if isinstance(decoded, dict) else {}
         return self._args[ref]
 
     def observations(self) -> list[Observation]:
