@@ -598,9 +598,10 @@ def report_lines(result: Rejudged) -> list[str]:
              f"again, {carried} kept as recorded (not decided on observations)"]  # fmt: skip
     lines += [change.line() for change in result.changes]
     if result.reasons:
-        lines.append(f"{len(result.reasons)} rows kept their verdict with another reason: "
-                     + ", ".join(c.row for c in result.reasons))  # fmt: skip
+        lines.append(f"kept their verdict with another reason: {', '.join(c.row for c in result.reasons)}")
     headline = result.document.get("headline", "")
-    verdict_line = "every verdict as recorded" if not result.changed else f"{len(result.changes)} rows changed verdict"
+    count = len(result.changes)
+    verdict_line = "every verdict as recorded" if not result.changed else \
+        f"{count} {'row' if count == 1 else 'rows'} changed verdict"
     lines.append(f"{verdict_line}; {headline}")
     return lines
