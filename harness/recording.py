@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import queue
 import threading
 import time
@@ -399,7 +400,10 @@ class CimRecorder(pywbem.BaseOperationRecorder):  # type: ignore[misc]
             return
         staged = self._staged
         args = pywbem.OpArgs(getattr(staged, "method", None), getattr(staged, "args", {}))
-        self.record(args, pywbem.OpResult(getattr(staged, "ret", None), getattr(staged, "exc", None)), None, None)
+        try:
+            self.record(args, pywbem.OpResult(getattr(staged, "ret", None), getattr(staged, "exc", None)), None, None)
+        except Exception:  # called inside pywbem's operation: recording never breaks a read
+            logging.getLogger(__name__).exception("a CIM operation could not be recorded")
 
     def record(self, pywbem_args: Any, pywbem_result: Any, http_request: Any, http_response: Any) -> None:
         staged = self._staged
