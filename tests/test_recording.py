@@ -210,3 +210,21 @@ def test_rows_judged_on_the_scripted_pair_are_judged_the_same_again_from_observa
         assert again[row_id].to_dict() == result.to_dict(), row_id
     judged = [e for e in s["timeline"].events if e["kind"] == "judge"]
     assert [e["row"] for e in judged] == list(live), "one judge event per row, in the order judged"
+
+
+def test_someone_else_acting_on_the_pair_is_found_again_from_the_events() -> None:
+    s = scripted()
+    checkpoints = checkpoints_for(s, provider=lambda pair: None)
+
+    def other_operator(now: float) -> None:
+        if now > 0.3:  # after the row's first sample, before it settles
+            s["pair"].set("primary", status="Stopped", sync="Stopped")
+            s["pair"].set("secondary", status="Stopped", sync="Stopped")
+
+    s["poller"].before_sample.append(other_operator)
+    table106 = Expectation.from_row(SPEC.rows["T106-03"], SPEC, array=("primary", "secondary"))
+    live = checkpoints.row(table106, "natural", in_progress=False)
+    assert live.verdict == "error" and "changed under the harness" in live.reason
+    document = {"events": s["timeline"].events,
+                "manifest": {"group": "rcg", "config": {"polling": {"settle_samples": 3}}}}  # fmt: skip
+    assert judge_again(document, list(s["timeline"].observations), SPEC)["T106-03"].to_dict() == live.to_dict()
