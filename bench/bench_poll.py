@@ -7,6 +7,9 @@ on the secondary, times with the harness's own readers (pywbem over HTTPS, param
   cim     ArrayCim.read(group): References from each member volume, ResultClass and PropertyList
   cli     read_group(): `showrcopy targets` + `showrcopy groups <group>`, parsed
   sample  Poller.sample(): one whole observation (cli, cim, cli again)
+  recorded the same with the run's recording on (harness.recording: the recorder on the connection, the
+          sample's refs captured, lines written to a temporary recording/ by the writer thread); timed
+          alternately with `sample` on a second pair of connections, so both see the same load
 
 The claim: an observation of the group under test costs the same however many other volumes the
 array holds, so polling keeps its rate on a large array. Results go to bench/results/poll-<date>.json.
@@ -21,6 +24,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -34,6 +38,9 @@ from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
 from harness.observation import Timeline
 from harness.poll import ArrayProbe, Poller
+from harness.recording import Recording
+from harness.redact import Redactor
+from harness.result_files import ResultsWriter
 from harness.target_discovery import PeerIdentity, choose_target
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -70,21 +77,49 @@ def probe_for(info: dict[str, Any], key: str, peer: str) -> ArrayProbe:
 
 def measure(scale: int, repeat: int) -> dict[str, list[float]]:
     print(f"scale {scale}: starting the simulated pair ...", file=sys.stderr)
-    with SimulatedArrays(WorldSpec(topology="pair", scale=scale)) as sim:
+    with SimulatedArrays(WorldSpec(topology="pair", scale=scale)) as sim, tempfile.TemporaryDirectory() as out:
         info = sim.describe()
         probe = probe_for(info, "secondary", "primary")
         assert probe.group is not None
         group = probe.group
         poller = Poller([probe], Timeline(), 0.25, time.monotonic())
+        secrets = [info["arrays"]["secondary"]["password"], info["arrays"]["secondary"]["ssh_password"]]
+        recording = Recording(ResultsWriter(Path(out), Redactor(secrets)).write_recording, time.monotonic())
+        recorded = probe_for(info, "secondary", "primary")
+        recorded.cim.conn.add_operation_recorder(recording.recorder("secondary"))
+        recorded.cli.transcript.observer = recording.note
+        recorded_poller = Poller([recorded], Timeline(), 0.25, time.monotonic(), recording=recording)
+
+        def sample_recorded() -> None:  # as the poller's loop takes a sample
+            with recording.capture() as capture:
+                observation = recorded_poller.sample(recorded)
+            recorded_poller.record(observation, capture, recorded)
+
         try:
+            plain, with_recording = alternately(lambda: poller.sample(probe), sample_recorded, repeat)
             return {
                 "cim": timed(lambda: probe.cim.read(group), repeat),
                 "cli": timed(lambda: read_group(probe.cli, probe.group_name, probe.peer), repeat),
-                "sample": timed(lambda: poller.sample(probe), repeat),
+                "sample": plain,
+                "recorded": with_recording,
             }
         finally:
-            probe.cli.close()
-            probe.cim.close()
+            recording.close()
+            for each in (probe, recorded):
+                each.cli.close()
+                each.cim.close()
+
+
+def alternately(first: Callable[[], Any], second: Callable[[], Any], repeat: int) -> tuple[list[float], list[float]]:
+    """Both timed in turn, `repeat` times each (after a warm-up), so a change of load hits both alike."""
+    first(), second()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((first, times[0]), (second, times[1])):
+            started = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - started) * 1000)
+    return times
 
 
 def summary(samples: list[float]) -> dict[str, float]:

@@ -72,10 +72,13 @@ class Transcript:
 
     With a `sink`, each command is handed on twice as it happens: when sent (`"state": "sent"`, so a
     run killed mid-command still shows what it sent) and when it ended (the whole result, same `ref`).
+    An `observer` is told each ref as its command is sent, in the sending thread (the run's recording
+    ties the commands of a sample to it: harness.recording).
     """
 
     entries: list[CliResult] = field(default_factory=list)
     sink: Callable[[dict[str, Any]], None] | None = None
+    observer: Callable[[str], None] | None = None
     _sent: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -84,6 +87,8 @@ class Transcript:
         with self._lock:
             ref = f"cli-{self._sent}"
             self._sent += 1
+        if self.observer is not None:
+            self.observer(ref)
         if self.sink is not None:
             self.sink({"ref": ref, "array": array, "command": command, "t_start": t_start, "state": "sent"})
         return ref

@@ -4,6 +4,9 @@ A settled row is judged from the samples taken after its stage began, once `sett
 an in-progress row from the samples taken entirely while its command ran; SLD rows from one fresh sample of
 both secondaries; rules from the whole timeline. Whatever the row, a change of the pair the harness did not
 cause (`harness.interference`) turns it into ERROR and stops the run's judging.
+
+What is decided is computed by `harness.judging` from the timeline's observations, and what each row was
+judged on is marked in the timeline (a `judge` event), so a recorded run can be judged again offline.
 """
 
 from __future__ import annotations
@@ -16,23 +19,31 @@ from harness import sld
 from harness.config import TargetConfig
 from harness.console import Display, LineDisplay
 from harness.driver import Driver, StageError, StageUnreachable, Visit
-from harness.instance_set import instance_set_problems
-from harness.interference import OutsideChange, outside_changes
+from harness.interference import OutsideChange
+from harness.judging import (
+    JUDGE,
+    RULE,
+    SLD,
+    TABLE,
+    Judging,
+    disturbed,
+    first_outside_change,
+    judge_event,
+    judge_rule,
+    judge_sld_row,
+    judge_table_row,
+    last_seq,
+    rule_context,
+    sld_latest,
+)
 from harness.observation import Observation, Timeline
 from harness.overall import UNDECIDED
 from harness.poll import sample_times, transient_checks, window_rows
-from harness.results import RowResult, Verdict
-from harness.rules import RuleContext, check_rules, table106_from_spec
+from harness.results import RowResult
+from harness.rules import RuleContext
 from harness.spec import Spec
-from harness.stages import NATURAL, NATURAL_ROLES, time_limit_name
-from harness.verdicts import (
-    Expectation,
-    error,
-    judge_each,
-    judge_in_progress,
-    judge_settled,
-    stage_not_reached,
-)
+from harness.stages import NATURAL, time_limit_name
+from harness.verdicts import Expectation, error
 from harness.verdicts import skipped as skipped_result
 
 Progress = Callable[[str], None]
@@ -61,6 +72,8 @@ class Checkpoints:
         self.display: Display = display or LineDisplay(progress)
         self.watch_interference = watch_interference  # restore starts wherever the pair is, still moving
         self.interference: OutsideChange | None = None  # the first change the harness did not cause
+        self.judged: Judging | None = None  # what the last row was judged on (its `judge` event)
+        self._checked_seq = -1  # the last observation the interference check has seen
 
     # ------------------------------------------------------------------ rows
     def row(self, exp: Expectation, stage: str, in_progress: bool) -> RowResult:
@@ -74,48 +87,43 @@ class Checkpoints:
             return skipped_result(exp.row_id, str(exc), exp.array)
         except StageError as exc:  # the pair could not be placed or did not settle where it was: nothing seen
             return self._undisturbed(error(exp.row_id, f"stage {stage} not reached: {exc}", exp.array))
-        return self._undisturbed(self.judge(exp, visit, in_progress))
+        return self._decided(self._undisturbed(self.judge(exp, visit, in_progress)))
 
     def judge(self, exp: Expectation, visit: Visit, in_progress: bool) -> RowResult:
-        if visit.error:
-            return error(exp.row_id, visit.error, exp.array)
-        if visit.timeout and not in_progress:
-            return stage_not_reached(exp, {a: self.timeline.latest(a) for a in exp.arrays}, visit.timeout)
-        if in_progress:
-            return self._judge_window(exp, visit)
-        return self._judge_settled(exp, visit)
-
-    def _judge_window(self, exp: Expectation, visit: Visit) -> RowResult:
-        if visit.window is None:
-            return error(exp.row_id, f"stage {visit.stage} has no in-progress window", exp.array)
-        start, end = visit.window
-        by_array = {a: self.timeline.during(a, start, end) for a in exp.arrays}
-        if len(exp.arrays) > 1:
-            result = judge_each(exp, by_array, in_progress=True, window=visit.window, stage=visit.stage)
-            assert result is not None  # in-progress judging always decides
+        """The row judged at this visit (`harness.judging.judge_table_row`); `self.judged` says on what."""
+        judging = Judging(exp.row_id, TABLE, exp.array, visit.stage, in_progress, visit.entered_at, visit.window,
+                          visit.error, visit.timeout)  # fmt: skip
+        if visit.error or (visit.timeout and not in_progress) or in_progress:
+            seen = list(self.timeline.observations)
+            result = judge_table_row(exp, judging, seen, self.config.polling.settle_samples)
+            assert result is not None  # only settled rows wait
+            self.judged = replace(judging, through_seq=last_seq(seen))
             return result
-        return judge_in_progress(exp, by_array[exp.arrays[0]], window=visit.window, stage=visit.stage)
+        return self._judge_settled(exp, judging)
 
-    def _judge_settled(self, exp: Expectation, visit: Visit) -> RowResult:
+    def _judge_settled(self, exp: Expectation, judging: Judging) -> RowResult:
         settle = self.config.polling.settle_samples
-        deadline = self.driver.now() + self.config.time_limits.for_stage(time_limit_name(visit.stage))
+        deadline = self.driver.now() + self.config.time_limits.for_stage(time_limit_name(judging.stage or ""))
+        judging = replace(judging, deadline=deadline)
+        seen: list[Observation] = []
 
         def attempt(final: bool) -> RowResult | None:
-            by_array = {a: self.timeline.of(a, visit.entered_at) for a in exp.arrays}
-            if len(exp.arrays) > 1:
-                return judge_each(exp, by_array, settle_samples=settle, final=final, stage=visit.stage)
-            return judge_settled(exp, by_array[exp.arrays[0]], settle, final, stage=visit.stage)
+            seen[:] = self.timeline.observations
+            return judge_table_row(exp, judging, seen, settle, final)
 
         self.display.waiting(f"{settle} settled samples", 0.0, None, by=exp.row_id)
 
         def heartbeat(elapsed: float, remaining: float) -> None:
-            what = f"{settle} identical samples of {', '.join(exp.arrays)} at stage {visit.stage}"
+            what = f"{settle} identical samples of {', '.join(exp.arrays)} at stage {judging.stage}"
             self.display.waiting(what, elapsed, elapsed + remaining, by=exp.row_id)
 
         result = self.poller.wait_for(lambda: attempt(False), deadline, heartbeat)
-        final = result or attempt(True)
-        assert final is not None  # a final attempt always decides
-        return final
+        final = result is None
+        if final:
+            result = attempt(True)
+        assert result is not None  # a final attempt always decides
+        self.judged = replace(judging, final=final, through_seq=last_seq(seen))
+        return result
 
     def sld_row(self, row_id: str, check: str) -> RowResult:
         """SLD-02 (direction of the backup link's pairs) and SLD-03 (showrcopy on both secondaries)."""
@@ -123,77 +131,55 @@ class Checkpoints:
         if self.disturbance():
             return self._undecided(row_id, arrays)
         since = self.driver.reach(NATURAL).entered_at
+        seen: list[Observation] = []
         latest: dict[str, Observation] = {}
 
         def sampled() -> bool | None:
-            for key in arrays:
-                obs = self.timeline.latest(key, since)
-                if obs is None:
-                    return None
-                latest[key] = obs
-            return True
+            seen[:] = self.timeline.observations
+            latest.clear()
+            latest.update(sld_latest(seen, since))
+            return True if len(latest) == len(arrays) else None
 
         self.poller.wait_for(sampled, self.driver.now() + self.config.time_limits.default)
-        problems = sld.direction_problems(latest) if check == "direction" else sld.backup_cli_problems(latest)
-        if check == "direction":
-            problems += [f"{k}: instance set: {p}" for k, obs in latest.items() for p in instance_set_problems(obs)]
-        if len(latest) < len(arrays):
-            problems = ["no observation of both secondaries within the time limit"]
-        row = self.spec.rows[row_id]
-        result = RowResult(
-            id=row_id,
-            verdict=Verdict.FAIL if problems else Verdict.PASS,
-            array=arrays,
-            expected={"rule": row.text},
-            observed={"problems": problems},
-            reason="; ".join(problems) if problems else f"{row.text}: as expected on both secondaries",
-            evidence=list(sld.evidence(latest)),
-        )
-        return self._undisturbed(result)
+        result = judge_sld_row(row_id, check, latest, self.spec)
+        self.judged = Judging(row_id, SLD, arrays, NATURAL, check=check, since=since, through_seq=last_seq(seen))
+        return self._decided(self._undisturbed(result))
 
     def rule(self, rule_id: str) -> RowResult:
         if self.disturbance():
             return self._undecided(rule_id)
-        found = check_rules(list(self.timeline.observations), self._rule_context())[rule_id]
-        evidence = [int(v["seq"]) for v in found.violations if v.get("seq") is not None]
-        return RowResult(
-            id=rule_id,
-            verdict=found.verdict,
-            array=None,
-            expected={"rule": self.spec.rows[rule_id].text},
-            observed={"checked": found.checked, "violations": found.violation_count, "examples": found.violations},
-            reason=found.reason,
-            evidence=evidence,
-        )
+        seen = list(self.timeline.observations)
+        result = judge_rule(rule_id, seen, self._rule_context(), self.spec)
+        self.judged = Judging(rule_id, RULE, observed=tuple(self.driver.observed), through_seq=last_seq(seen))
+        return self._decided(result)
 
     def _rule_context(self) -> RuleContext:
-        return RuleContext(
-            configured_roles={k: NATURAL_ROLES[k] for k in self.driver.observed},
-            busy_windows=list(self.driver.busy),
-            table106=table106_from_spec(self.spec),
-            source_group=self.group,
-            probes=list(self.driver.probes),
-        )
+        return rule_context(self.driver.observed, self.driver.busy, self.driver.probes, self.group, self.spec)
+
+    def _decided(self, result: RowResult) -> RowResult:
+        """Mark what the row was judged on (a `judge` event), for re-judging the recorded run."""
+        if self.judged is not None and self.judged.row == result.id:
+            self.poller.mark(JUDGE, **judge_event(replace(self.judged, checked_seq=self._checked_seq)))
+        self.judged = None
+        return result
 
     # ------------------------------------------------------------------ someone else acting on the pair
     def disturbance(self) -> str | None:
         """What someone else did to the pair (a change of role or group status while no step of the harness
         was under way), once seen: the run then stops judging and sends nothing more."""
         if self.interference is None and self.watch_interference:
-            found = outside_changes(list(self.timeline.observations), list(self.driver.busy))
+            seen = list(self.timeline.observations)
+            self._checked_seq = last_seq(seen)
+            found = first_outside_change(seen, self.driver.busy)
             if found:
-                self.interference = found[0]
+                self.interference = found
                 self.progress(f"STOPPING: {self.interference.describe()}")
                 self.poller.mark("pair_changed", reason=self.interference.describe())
         return self.interference.describe() if self.interference else None
 
     def _undisturbed(self, result: RowResult) -> RowResult:
         """The row's verdict, unless the pair changed under the harness while it was being judged."""
-        disturbed = self.disturbance()
-        if disturbed is None:
-            return result
-        return replace(result, verdict=Verdict.ERROR, reason=f"{disturbed} (what was judged: {result.verdict!s}: "
-                       f"{result.reason})")  # fmt: skip
+        return disturbed(result, self.disturbance())
 
     def _undecided(self, row_id: str, array: str | tuple[str, ...] | None = None) -> RowResult:
         return error(row_id, f"{UNDECIDED}: the run stopped: {self.disturbance()}", array)

@@ -219,12 +219,7 @@ class ArrayCim:
         members = self._call(
             self.conn.Associators, path, ResultClass="CIM_StorageVolume", PropertyList=["ElementName"]
         )
-        return GroupHandle(
-            name=group_name,
-            path=path,
-            instance_id=str(path.keybindings["InstanceID"]),
-            members={_path_text(m.path): str(m.get("ElementName") or "") for m in members},
-        )
+        return group_handle(group_name, path, members)
 
     def _group_path(self, group_name: str) -> CIMInstanceName:
         for prefix in INSTANCE_ID_PREFIXES:
@@ -252,71 +247,23 @@ class ArrayCim:
         A read the provider answers with a CIM error status that speaks about the objects (a member volume's
         References refused with CIM_ERR_NOT_FOUND; the GroupSynchronized class unknown or unsupported) is
         evidence about the provider and lands in `CimView.refusals`; transport failures and other statuses
-        raise CimError (the observation has no CIM view).
+        raise CimError (the observation has no CIM view). The answers are turned into the view by
+        `cim_view`, which re-judging a recorded run calls on the recorded answers.
         """
-        pairs: list[CimPair] = []
-        refusals: list[CimRefusal] = []
-        operation = f"References {PAIR_CLASS}"
-        for member_text, volume_name in group.members.items():
+        return cim_view(group, self.ask(group), peer_serial, self.endpoint)
+
+    def ask(self, group: GroupHandle) -> GroupAnswers:
+        """The provider's answers for one poll of `group`, as pywbem gave them (nothing converted yet)."""
+        pairs: list[tuple[str, Answer]] = []
+        for member_text in group.members:
             member = CIMInstanceName.from_wbem_uri(member_text)
-            try:
-                refs = self._refused_or(PAIR_REFUSALS, self.conn.References, member, ResultClass=PAIR_CLASS,
-                                        PropertyList=PAIR_PROPERTIES)  # fmt: skip
-            except _Refused as refused:
-                refusals.append(refused.evidence(operation, volume_name, volume_name))
-                continue
-            pairs.extend(self._pair(ref, group, volume_name) for ref in refs if _with_peer(ref, peer_serial))
-        try:
-            syncs = self._refused_or(GROUP_SYNC_REFUSALS, self.conn.References, group.path,
-                                     ResultClass=GROUP_SYNC_CLASS, PropertyList=GROUP_SYNC_PROPERTIES)  # fmt: skip
-        except _Refused as refused:
-            refusals.append(refused.evidence(f"References {GROUP_SYNC_CLASS}", f"group {group.name}"))
-            syncs = []
-        return CimView(
-            group_instance_id=group.instance_id,
-            pairs=tuple(sorted(pairs, key=lambda p: p.local_volume or "")),
-            group_syncs=tuple(self._group_sync(s) for s in syncs),
-            refusals=tuple(refusals),
-        )
-
-    def _refused_or(self, statuses: frozenset[int], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """`fn(...)`; a CIMError with one of `statuses` raises _Refused, any other failure CimError."""
-        try:
-            return fn(*args, **kwargs)
-        except pywbem.CIMError as exc:
-            if exc.status_code in statuses:
-                raise _Refused(exc) from None
-            raise CimError(describe_failure(self.endpoint, exc)) from None
-        except pywbem.Error as exc:
-            raise CimError(describe_failure(self.endpoint, exc)) from None
-
-    def _pair(self, inst: pywbem.CIMInstance, group: GroupHandle, volume_name: str) -> CimPair:
-        system = inst.path.keybindings.get("SystemElement")
-        synced = inst.path.keybindings.get("SyncedElement")
-        system_text, synced_text = _ref_text(system), _ref_text(synced)
-        return CimPair(
-            path=_path_text(inst.path),
-            system_element=system_text,
-            synced_element=synced_text,
-            system_element_local=_local(system, group),
-            synced_element_local=_local(synced, group),
-            system_element_class=getattr(system, "classname", ""),
-            synced_element_class=getattr(synced, "classname", ""),
-            local_volume=volume_name,
-            properties={p: _plain(inst.get(p)) for p in PAIR_PROPERTIES if p in inst.properties},
-            omitted=tuple(p for p in PAIR_PROPERTIES if p not in inst.properties),
-        )
-
-    def _group_sync(self, inst: pywbem.CIMInstance) -> CimGroupSync:
-        system = inst.path.keybindings.get("SystemElement")
-        synced = inst.path.keybindings.get("SyncedElement")
-        return CimGroupSync(
-            system_element=_ref_text(system),
-            synced_element=_ref_text(synced),
-            system_element_name=_group_name(system),
-            synced_element_name=_group_name(synced),
-            properties={p: _plain(inst.get(p)) for p in GROUP_SYNC_PROPERTIES if p in inst.properties},
-        )
+            answer = _ask(self.conn.References, member, ResultClass=PAIR_CLASS, PropertyList=PAIR_PROPERTIES)
+            pairs.append((member_text, answer))
+            if answer.error is not None and not _refused(answer.error, PAIR_REFUSALS):
+                return GroupAnswers(tuple(pairs), None)  # the read failed: nothing more is asked
+        syncs = _ask(self.conn.References, group.path, ResultClass=GROUP_SYNC_CLASS,
+                     PropertyList=GROUP_SYNC_PROPERTIES)  # fmt: skip
+        return GroupAnswers(tuple(pairs), syncs)
 
     def probe_entities(self, group: GroupHandle) -> dict[str, bool]:
         """RULE-04: a TPD_ReplicationEntity must be reachable through Associators only."""
@@ -348,6 +295,114 @@ class ArrayCim:
         return True
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What the provider answered one request: pywbem's result, or the pywbem error it raised."""
+
+    result: Any = None
+    error: pywbem.Error | None = None
+
+
+@dataclass(frozen=True)
+class GroupAnswers:
+    """The answers of one poll of a group: the References of each member volume asked, in the group's order
+    (asking stops at the first failure that is not a refusal), then the group's References to
+    TPD_RemoteGroupSynchronized (None: not asked)."""
+
+    pairs: tuple[tuple[str, Answer], ...]  # (member volume path text, its answer)
+    group_syncs: Answer | None
+
+
+def _ask(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Answer:
+    try:
+        return Answer(result=fn(*args, **kwargs))
+    except pywbem.Error as exc:
+        return Answer(error=exc)
+
+
+def _refused(exc: pywbem.Error, statuses: frozenset[int]) -> bool:
+    return isinstance(exc, pywbem.CIMError) and exc.status_code in statuses
+
+
+def _answered(answer: Answer, statuses: frozenset[int], endpoint: CimEndpoint) -> Any:
+    """The answer's result; a CIMError with one of `statuses` raises _Refused, any other failure CimError."""
+    if answer.error is None:
+        return answer.result
+    if _refused(answer.error, statuses):
+        assert isinstance(answer.error, pywbem.CIMError)
+        raise _Refused(answer.error)
+    raise CimError(describe_failure(endpoint, answer.error))
+
+
+def cim_view(group: GroupHandle, answers: GroupAnswers, peer_serial: str | None, endpoint: CimEndpoint) -> CimView:
+    """The CIM view of one poll from the provider's answers (`ArrayCim.read`; re-judging a recorded run calls
+    it on the recorded answers). Raises CimError for a read that failed (see `ArrayCim.read`)."""
+    pairs: list[CimPair] = []
+    refusals: list[CimRefusal] = []
+    operation = f"References {PAIR_CLASS}"
+    for member_text, answer in answers.pairs:
+        volume_name = group.members.get(member_text, "")
+        try:
+            refs = _answered(answer, PAIR_REFUSALS, endpoint)
+        except _Refused as refused:
+            refusals.append(refused.evidence(operation, volume_name, volume_name))
+            continue
+        pairs.extend(_pair(ref, group, volume_name) for ref in refs if _with_peer(ref, peer_serial))
+    if answers.group_syncs is None:
+        raise CimError(f"{endpoint.url}: References {GROUP_SYNC_CLASS} of group {group.name} was not asked")
+    try:
+        syncs = _answered(answers.group_syncs, GROUP_SYNC_REFUSALS, endpoint)
+    except _Refused as refused:
+        refusals.append(refused.evidence(f"References {GROUP_SYNC_CLASS}", f"group {group.name}"))
+        syncs = []
+    return CimView(
+        group_instance_id=group.instance_id,
+        pairs=tuple(sorted(pairs, key=lambda p: p.local_volume or "")),
+        group_syncs=tuple(_group_sync(s) for s in syncs),
+        refusals=tuple(refusals),
+    )
+
+
+def group_handle(group_name: str, path: CIMInstanceName, members: list[pywbem.CIMInstance]) -> GroupHandle:
+    """The group found by `ArrayCim.find_group`: its path and its member volumes (Associators)."""
+    return GroupHandle(
+        name=group_name,
+        path=path,
+        instance_id=str(path.keybindings["InstanceID"]),
+        members={_path_text(m.path): str(m.get("ElementName") or "") for m in members},
+    )
+
+
+def _pair(inst: pywbem.CIMInstance, group: GroupHandle, volume_name: str) -> CimPair:
+    system = inst.path.keybindings.get("SystemElement")
+    synced = inst.path.keybindings.get("SyncedElement")
+    system_text, synced_text = _ref_text(system), _ref_text(synced)
+    return CimPair(
+        path=_path_text(inst.path),
+        system_element=system_text,
+        synced_element=synced_text,
+        system_element_local=_local(system, group),
+        synced_element_local=_local(synced, group),
+        system_element_class=getattr(system, "classname", ""),
+        synced_element_class=getattr(synced, "classname", ""),
+        local_volume=volume_name,
+        properties={p: _plain(inst.get(p)) for p in PAIR_PROPERTIES if p in inst.properties},
+        omitted=tuple(p for p in PAIR_PROPERTIES if p not in inst.properties),
+    )
+
+
+def _group_sync(inst: pywbem.CIMInstance) -> CimGroupSync:
+    system = inst.path.keybindings.get("SystemElement")
+    synced = inst.path.keybindings.get("SyncedElement")
+    return CimGroupSync(
+        system_element=_ref_text(system),
+        synced_element=_ref_text(synced),
+        system_element_name=_group_name(system),
+        synced_element_name=_group_name(synced),
+        properties={p: _plain(inst.get(p)) for p in GROUP_SYNC_PROPERTIES if p in inst.properties},
+    )
+
+
 def _with_peer(inst: pywbem.CIMInstance, peer_serial: str | None) -> bool:
     if peer_serial is None:
         return True
@@ -367,6 +422,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, int):
         return int(value)
     return str(value)
+
+
+def path_text(path: CIMInstanceName) -> str:
+    """A path as the group's members are keyed: canonical WBEM URI without the host."""
+    return _path_text(path)
 
 
 def _path_text(path: CIMInstanceName) -> str:

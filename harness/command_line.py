@@ -102,7 +102,23 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("--verify", metavar="FILE", help="check a bundle instead of writing one")
     bundle.add_argument("--sign", metavar="KEY", help="sign SHA256SUMS with this Ed25519 private key")
     bundle.add_argument("--pubkey", metavar="KEY", help="with --verify: the signature must be by this public key")
+    bundle.add_argument("--rejudge", action="store_true",
+                        help="with --verify: also judge the bundled run again from its recording; any verdict that "
+                             "differs from the bundled one fails the verification")  # fmt: skip
     bundle.set_defaults(handler=_bundle)
+
+    rejudge = commands.add_parser(
+        "rejudge",
+        help="judge recorded runs again with this harness's code, offline (from each run's recording/)",
+        description="Rebuild each run's observations from its recording (CLI text through the harness's parser, "
+        "CIM answers through its conversion), judge every row again with the current code, write the new "
+        "results.json and report to --out (default <RUN_DIR>/rejudged/; with several runs, one directory each "
+        "under --out) and print the rows whose verdict changed. Exit 0: every verdict as recorded; 1: some "
+        "verdict changed; 2: not a run directory, no recording, unreadable files.",
+    )
+    rejudge.add_argument("paths", nargs="+", metavar="RUN_DIR", help="run directories (with recording/)")
+    rejudge.add_argument("--out", metavar="DIR", help="where the re-judged results go (default <RUN_DIR>/rejudged)")
+    rejudge.set_defaults(handler=_rejudge)
 
     restore = commands.add_parser(
         "restore",
@@ -253,12 +269,12 @@ def _bundle(args: argparse.Namespace) -> int:
     if bool(args.verify) == bool(args.run_dir):
         print("smis-harness bundle: give either RUN_DIR (to pack) or --verify FILE (to check)", file=sys.stderr)
         return EXIT_USAGE
-    if (args.sign and args.verify) or (args.pubkey and not args.verify):
-        print("smis-harness bundle: --sign goes with RUN_DIR, --pubkey with --verify", file=sys.stderr)
+    if (args.sign and args.verify) or ((args.pubkey or args.rejudge) and not args.verify):
+        print("smis-harness bundle: --sign goes with RUN_DIR, --pubkey and --rejudge with --verify", file=sys.stderr)
         return EXIT_USAGE
     try:
         if args.verify:
-            result = verify_bundle(args.verify, args.pubkey)
+            result = verify_bundle(args.verify, args.pubkey, rejudge=args.rejudge)
             for line in result.lines():
                 print(line)
             return EXIT_OK if result.ok else EXIT_FAILED
@@ -273,6 +289,12 @@ def _bundle(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(path)
     return EXIT_OK
+
+
+def _rejudge(args: argparse.Namespace) -> int:
+    from harness.rejudge import run_rejudge
+
+    return run_rejudge(args.paths, args.out)
 
 
 def _mock_serve(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ from harness.stages import natural_problems
 from harness.target_discovery import PeerIdentity, TargetChoice, TargetDiscoveryError, choose_target
 
 REPLICATION_PROFILE = "Replication Services"
+RecorderFactory = Callable[[str], Any]
+"""Array key -> a pywbem.BaseOperationRecorder for that array's connection (one recorder per connection)."""
 
 
 class PreflightError(Exception):
@@ -78,8 +80,13 @@ class Connections:
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (source key, target key) under test
 
     @classmethod
-    def open(cls, config: TargetConfig, transcript: Transcript, recorder: Any = None) -> Connections:
-        arrays = {key: _handle(key, config.array(key), transcript, recorder) for key in config.array_keys}
+    def open(cls, config: TargetConfig, transcript: Transcript, recorder: RecorderFactory | None = None) -> Connections:
+        """Both interfaces of every array; `recorder(key)` gives the pywbem operation recorder of an array's
+        connection (the run's recording: harness.recording.Recording.recorder)."""
+        arrays = {
+            key: _handle(key, config.array(key), transcript, recorder(key) if recorder else None)
+            for key in config.array_keys
+        }
         return cls(config, arrays, transcript)
 
     def close(self) -> None:

@@ -148,7 +148,9 @@ class Driver:
         except (StageError, ActionError, CliError) as exc:
             return self._lost(visit, leg, exc)
         finally:
-            self.busy.append((started, self.now()))
+            ended = self.now()
+            self.busy.append((started, ended))
+            self.poller.mark("leg", source=leg.source, target=leg.target, start=started, end=ended)
         visit.entered_at = self.now()
         if leg.target in LINK_DOWN_STAGES:
             self._probe_entities()

@@ -25,6 +25,7 @@ from harness.driver import Driver
 from harness.interference import OutsideChange
 from harness.observation import Observation, RunClock, Timeline
 from harness.poll import ArrayProbe, Poller
+from harness.recording import Recording
 from harness.results import RowResult
 from harness.spec import load_spec
 from harness.stages import NATURAL
@@ -53,6 +54,7 @@ class RunContext:
     display: Display | None = None  # rows and waits as events (harness.console); None: lines through progress
     t0: float = field(default_factory=time.monotonic)
     seq: Iterator[int] = field(default_factory=itertools.count)
+    recording: Recording | None = None  # every CIM operation and sample, for re-judging (harness.recording)
 
 
 class Journey:
@@ -87,7 +89,9 @@ class Journey:
 
     def _start(self) -> None:
         self.progress(f"connecting to {', '.join(self.config.array_keys)}")
-        connections = self.connections = Connections.open(self.config, self.ctx.transcript)
+        recording = self.ctx.recording
+        connections = self.connections = Connections.open(self.config, self.ctx.transcript,
+                                                          recording.recorder if recording else None)  # fmt: skip
         connections.preflight(self.group, self.progress, self.require_natural)
         natural = " natural" if self.require_natural else ""
         self.progress(f"preflight passed: group {self.group}{natural} on every array")
@@ -101,7 +105,7 @@ class Journey:
         polling = self.config.polling
         self.poller = Poller(self._probes(connections), self.timeline, polling.interval, self.clock.t0,
                              sink=self.ctx.observation_sink, seq=self.ctx.seq, group=self.group,
-                             clock=self.clock.source, min_gap=polling.min_gap)  # fmt: skip
+                             clock=self.clock.source, min_gap=polling.min_gap, recording=recording)  # fmt: skip
         self.driver = Driver(self.config, self.group, connections.arrays, connections.observed_keys(), self.poller,
                              actions, self.timeline, self.clock, self.progress, self.display)  # fmt: skip
         self.checkpoints = Checkpoints(self.config, self.group, self.driver, self.poller, self.timeline, load_spec(),

@@ -8,6 +8,10 @@ Every observation is appended to the timeline and written to observations.jsonl
 as it is taken (a crash loses nothing already observed). Waiting helpers give
 verdict code new samples with a deadline.
 
+With a `recording` (harness.recording), each sample's CIM operations and CLI commands are tied to it, by
+phase: a recorded run's observations are rebuilt by `read_cli` and `observation_from`, the functions a
+live sample uses.
+
 `transient_checks` says, before anything runs, whether the polling can catch each
 command's expected in-progress state (harness.run_command's dry-run plan, the journey's preflight).
 """
@@ -19,7 +23,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +32,7 @@ from harness.array_cli import ArrayCli, CliError
 from harness.cim import ArrayCim, CimError, GroupHandle
 from harness.cli_read import CliReadError, read_group
 from harness.observation import CimView, CliView, Observation, Timeline
+from harness.recording import Capture, Recording
 from harness.stages import stage_for_row, window_command
 
 
@@ -56,6 +61,7 @@ class Poller:
         group: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         min_gap: float = 0.1,
+        recording: Recording | None = None,
     ) -> None:
         self.probes = probes
         self.timeline = timeline
@@ -73,6 +79,7 @@ class Poller:
         self._pace = threading.Condition()  # wakes sleeping threads when a command starts or the poller stops
         self._commands = 0  # commands running now
         self._threads: list[threading.Thread] = []
+        self.recording = recording
 
     def start(self) -> None:
         for probe in self.probes:
@@ -105,12 +112,24 @@ class Poller:
     def _loop(self, probe: ArrayProbe) -> None:
         while not self._stop.is_set():
             started = self.clock()
-            try:
-                observation = self.sample(probe)
-            except Exception as exc:  # a poller thread must never die; the error becomes evidence
-                observation = self._broken(probe, exc)
-            self.record(observation)
+            with self._capture() as capture:
+                try:
+                    observation = self.sample(probe)
+                except Exception as exc:  # a poller thread must never die; the error becomes evidence
+                    observation = self._broken(probe, exc)
+                    if capture is not None:
+                        capture.broken = observation.cim_error
+            self.record(observation, capture, probe)
             self._pause(started)
+
+    def _capture(self) -> AbstractContextManager[Capture | None]:
+        return self.recording.capture() if self.recording is not None else nullcontext()
+
+    def _phase(self, phase: str) -> Capture | None:
+        capture = self.recording.current() if self.recording is not None else None
+        if capture is not None:
+            capture.enter(phase)
+        return capture
 
     def _pause(self, started: float) -> None:
         """Until the next sample is due: `interval` after the last one started, or `min_gap` while a command
@@ -128,27 +147,11 @@ class Poller:
         may describe different moments, and the observation says so (`consistent=False`)."""
         t_start = self.now()
         wall = datetime.now(UTC).isoformat(timespec="milliseconds")
-        cli_view, cli_error, refs = self._read_cli(probe)
-        cim_view, cim_error = self._read_cim(probe)
-        consistent = True
-        if cli_view is not None:
-            after, _, more = self._read_cli(probe)
-            refs += more
-            consistent = after is not None and group_state(after) == group_state(cli_view)
-        return Observation(
-            array=probe.array,
-            seq=-1,
-            t_start=t_start,
-            t_end=self.now(),
-            wall=wall,
-            cim=cim_view,
-            cim_error=cim_error,
-            cli=cli_view,
-            cli_error=cli_error,
-            stage=self.stage,
-            transcript_ref=",".join(refs) or None,
-            consistent=consistent,
-        )
+        first = self._read_cli(probe, "cli")
+        self._phase("cim")
+        cim = self._read_cim(probe)
+        after = self._read_cli(probe, "cli_after") if first.view is not None else None
+        return observation_from(probe.array, t_start, self.now(), wall, self.stage, first, cim, after)
 
     def _read_cim(self, probe: ArrayProbe) -> tuple[CimView | None, str | None]:
         try:
@@ -156,14 +159,17 @@ class Poller:
                 probe.group = probe.cim.find_group(probe.group_name)
             return probe.cim.read(probe.group, probe.peer_serial), None
         except CimError as exc:
+            capture = self._phase("cim")
+            if capture is not None and probe.group is None:  # finding the group failed: no recorded line says why
+                capture.errors["cim"] = str(exc)
             return None, str(exc)
 
-    def _read_cli(self, probe: ArrayProbe) -> tuple[CliView | None, str | None, list[str]]:
-        try:
-            view, results = read_group(probe.cli, probe.group_name, probe.peer)
-        except (CliError, CliReadError) as exc:
-            return None, str(exc), []
-        return view, None, [r.ref for r in results]
+    def _read_cli(self, probe: ArrayProbe, phase: str) -> CliRead:
+        capture = self._phase(phase)
+        read = read_cli(probe.cli, probe.group_name, probe.peer)
+        if capture is not None and read.transport:  # the array never answered: no transcript line says why
+            capture.errors[phase] = read.error or ""
+        return read
 
     def _broken(self, probe: ArrayProbe, exc: Exception) -> Observation:
         text = f"{probe.array}: observation failed unexpectedly: {type(exc).__name__}: {exc}"
@@ -171,12 +177,16 @@ class Poller:
         wall = datetime.now(UTC).isoformat(timespec="milliseconds")
         return Observation(probe.array, -1, now, now, wall, cim_error=text, cli_error=text, stage=self.stage)
 
-    def record(self, observation: Observation) -> Observation:
+    def record(
+        self, observation: Observation, capture: Capture | None = None, probe: ArrayProbe | None = None
+    ) -> Observation:
         with self._changed:
             observation = replace(observation, seq=next(self._seq), group=self.group)
             self.timeline.observations.append(observation)
             if self._sink:
                 self._sink(observation)
+            if self.recording is not None and capture is not None:
+                self.recording.sample(observation, capture, probe)
             self._changed.notify_all()
         return observation
 
@@ -210,6 +220,62 @@ class Poller:
                     heartbeat(now - started, deadline - now)
                     next_beat = now + every
                 self._changed.wait(timeout=min(self.interval, max(0.01, deadline - now)))
+
+
+@dataclass(frozen=True)
+class CliRead:
+    """One read of the group through the CLI: the view, or why there is none, and the transcript refs."""
+
+    view: CliView | None
+    error: str | None
+    refs: list[str]
+    transport: bool = False  # the CLI could not be used at all (no answer), not an answer that did not fit
+
+
+def read_cli(cli: Any, group_name: str, peer: str) -> CliRead:
+    """The group's CLI view (harness.cli_read.read_group) as one sample reads it; `cli` runs commands
+    (harness.array_cli.ArrayCli, or a recorded transcript played back)."""
+    try:
+        view, results = read_group(cli, group_name, peer)
+    except CliError as exc:
+        return CliRead(None, str(exc), [], transport=True)
+    except CliReadError as exc:
+        return CliRead(None, str(exc), [])
+    return CliRead(view, None, [r.ref for r in results])
+
+
+def observation_from(
+    array: str,
+    t_start: float,
+    t_end: float,
+    wall: str,
+    stage: str | None,
+    first: CliRead,
+    cim: tuple[CimView | None, str | None],
+    after: CliRead | None,
+) -> Observation:
+    """One sample's observation from its reads: the CLI, the CIM side, and the CLI again (taken only when
+    the first CLI read gave a view); `consistent` when the CLI group state did not change meanwhile."""
+    refs = list(first.refs)
+    consistent = True
+    if first.view is not None:
+        after_view = after.view if after is not None else None
+        refs += after.refs if after is not None else []
+        consistent = after_view is not None and group_state(after_view) == group_state(first.view)
+    return Observation(
+        array=array,
+        seq=-1,
+        t_start=t_start,
+        t_end=t_end,
+        wall=wall,
+        cim=cim[0],
+        cim_error=cim[1],
+        cli=first.view,
+        cli_error=first.error,
+        stage=stage,
+        transcript_ref=",".join(refs) or None,
+        consistent=consistent,
+    )
 
 
 def group_state(view: CliView) -> tuple[object, ...]:

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 MASK = "**********"
 MIN_SECRET_LENGTH = 3
@@ -19,8 +20,10 @@ password protects nothing)."""
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         kept = {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}
-        # as written, and as JSON and XML/HTML escape them, so serialized text can be redacted too
-        forms = kept | {json.dumps(s)[1:-1] for s in kept} | {html.escape(s) for s in kept}
+        # as written, as HTML and XML escape them (CIM-XML, as pywbem writes it, leaves ' alone), and each of
+        # those as JSON escapes it (the recording's CIM-XML is JSON text), so serialized text is redacted too
+        escaped = kept | {html.escape(s) for s in kept} | {xml_escape(s, {'"': "&quot;"}) for s in kept}
+        forms = escaped | {json.dumps(s)[1:-1] for s in escaped}
         values = sorted(forms, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, values))) if values else None
 

@@ -5,7 +5,8 @@
 - a directory holding anything: refused, so two runs' files never mix (results.jsonl is appended to as
   rows finish, so a reused directory would hold both runs' rows). With `--force` an earlier run in it is
   replaced: its files are deleted first, but only when every entry is one a run writes (the result
-  files, index.html, rerun.json, one level of per-group directories holding the same); anything else there (notes,
+  files, index.html, rerun.json, the recording/ directory, one level of per-group directories holding the same,
+  or the rejudged/ output of `smis-harness rejudge`); anything else there (notes,
   other tools' files) is never deleted and the directory is refused even with `--force`;
 - a file, or a place the harness cannot create or write: refused.
 
@@ -20,13 +21,16 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from harness.recording import RECORDING_DIR, RECORDING_FILES
+from harness.rejudge import OUT_DIR, REJUDGE_FILE
 from harness.report.bundle import RUN_FILES
 from harness.report.render import REPORT_NAME
 from harness.rerun import CHANGES_FILE
 from harness.result_files import default_report_dir
 
-RUN_OUTPUTS = frozenset({*RUN_FILES, REPORT_NAME, CHANGES_FILE})
-"""Files a run writes into its directory (and into each per-group directory of a multi-group run)."""
+RUN_OUTPUTS = frozenset({*RUN_FILES, REPORT_NAME, CHANGES_FILE, REJUDGE_FILE})
+"""Files a run writes into its directory (and into each per-group directory of a multi-group run); the
+run's recording goes to its recording/ directory (RECORDING_FILES)."""
 
 
 class ReportDirError(ValueError):
@@ -122,11 +126,14 @@ def _foreign(root: Path, entries: list[Path], *, nested: bool) -> list[str]:
         elif entry.is_file():
             if entry.name not in RUN_OUTPUTS:
                 out.append(str(entry.relative_to(root)))
+        elif entry.name == RECORDING_DIR:
+            out += [str(p.relative_to(root)) for p in sorted(entry.iterdir())
+                    if p.is_symlink() or not p.is_file() or p.name not in RECORDING_FILES]  # fmt: skip
         elif not nested:
             out.append(f"{entry.relative_to(root)}/")
         else:
-            try:
-                out += _foreign(root, sorted(entry.iterdir()), nested=False)
+            try:  # a group's run, or rejudge's output (which holds the groups' of a multi-group run)
+                out += _foreign(root, sorted(entry.iterdir()), nested=entry.name == OUT_DIR)
             except OSError:
                 out.append(f"{entry.relative_to(root)}/")
     return out

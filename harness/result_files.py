@@ -17,6 +17,7 @@ from typing import Any
 from harness.array_cli import Transcript
 from harness.observation import Observation
 from harness.overall import Overall, judge_run, scoped_rows
+from harness.recording import RECORDING_DIR
 from harness.redact import Redactor
 from harness.results import SEVERITY, RowResult
 from harness.spec import load_spec
@@ -43,6 +44,8 @@ class ResultsWriter:
         self._lock = threading.Lock()
         self._observations = self.observations_path.open("a")
         self._transcript = (report_dir / "transcript.jsonl").open("a")
+        self._recording: dict[str, Any] = {}  # file name in recording/ -> open file (created on first line)
+        self._closed = False
 
     def append(self, row: dict[str, Any]) -> None:
         with self._lock:
@@ -66,6 +69,19 @@ class ResultsWriter:
                 self._transcript.write(line)
                 self._transcript.flush()
 
+    def write_recording(self, name: str, record: dict[str, Any]) -> None:
+        """One line of the run's recording (harness.recording): its strings redacted, then the line."""
+        line = self.redactor.text(json.dumps(self.redactor.data(record))) + "\n"
+        with self._lock:
+            if self._closed:
+                return
+            sink = self._recording.get(name)
+            if sink is None:
+                (self.report_dir / RECORDING_DIR).mkdir(exist_ok=True)
+                sink = self._recording[name] = (self.report_dir / RECORDING_DIR / name).open("a")
+            sink.write(line)
+            sink.flush()
+
     def finish(
         self,
         manifest: dict[str, Any],
@@ -76,8 +92,11 @@ class ResultsWriter:
         scope: RunScope,
     ) -> dict[str, Any]:
         with self._lock:
+            self._closed = True
             self._observations.close()
             self._transcript.close()
+            for sink in self._recording.values():
+                sink.close()
         # redacted before judging: the headline shortens reasons, which could cut a secret past recognition
         rows = self.redactor.data(typed_rows(scoped_rows(
             self.rows,
@@ -100,6 +119,7 @@ class ResultsWriter:
                 "transcript": "transcript.jsonl",
                 "observation_count": observation_count,
                 "command_count": len(transcript.entries),
+                **({"recording": f"{RECORDING_DIR}/"} if self._recording else {}),
             },
         }
         document = self.redactor.data(document)

@@ -23,6 +23,7 @@ from harness.interrupts import Interrupts, SecondInterrupt
 from harness.journey import Journey, Progress, RunContext, stderr_progress
 from harness.lock import ArrayInUse, ArrayLocks, holder_info
 from harness.overall import UNDECIDED
+from harness.recording import Recording
 from harness.redact import Redactor
 from harness.result_files import RunScope
 from harness.results import RowResult
@@ -55,12 +56,14 @@ class Run:
         self.display: Display = display or LineDisplay(self.progress)  # rows and waits (harness.console)
         self.allow_disruptive = config.disruptive_allowed(allow_disruptive)
         self.results = results_io.ResultsWriter(report_dir, Redactor(self._secrets()))
-        self.transcript = Transcript(sink=self.results.write_transcript)
+        self.t0 = time.monotonic()
+        # always on: every CIM operation and sample, so the run can be judged again offline (smis-harness rejudge)
+        self.recording = Recording(self.results.write_recording, self.t0)
+        self.transcript = Transcript(sink=self.results.write_transcript, observer=self.recording.note)
         self.sim: Any = None
         self.journey: Journey | None = None
         self.setup_error: str | None = None
         self.locks = ArrayLocks()
-        self.t0 = time.monotonic()
         self.started_wall = results_io.now_iso()
 
     def start(self) -> None:
@@ -82,6 +85,7 @@ class Run:
             progress=self.progress,
             display=self.display,
             t0=self.t0,
+            recording=self.recording,
         )
         self.group = self.group or self.config.groups[0]
         self.journey = Journey(ctx, self.group)
@@ -187,6 +191,7 @@ class Run:
             self.locks.release()
             if self.sim is not None:
                 self.sim.stop()
+            self.recording.close()  # what is still queued is written before the result files close
         journey = self.journey
         events = journey.timeline.events if journey else []
         observations = len(journey.timeline.observations) if journey else 0

@@ -27,7 +27,10 @@ def test_failover_is_reached_through_primary_down_then_the_command_on_the_second
     visit = driver.reach("failover")
     assert s["actions"].ran == ["primary_down"]
     assert s["pair"].sent == [("secondary", "setrcopygroup failover -f -waittask rcg.r1")]
-    assert kinds(s) == ["event", "event_done", "stage", "command", "command_done", "stage"]
+    # each leg ends with its busy interval (`leg`: from its first step until its stage was seen)
+    assert kinds(s) == ["event", "event_done", "leg", "stage", "command", "command_done", "leg", "stage"]
+    legs = [(e["start"], e["end"]) for e in s["timeline"].events if e["kind"] == "leg"]
+    assert legs == driver.busy
     assert visit.stage == "failover" and visit.error is None and visit.timeout is None
     assert visit.window is not None and visit.window[1] - visit.window[0] == s["pair"].durations["failover"]
     assert driver.current == "failover" and len(driver.busy) == 2

@@ -357,11 +357,11 @@ def test_bundle_round_trip_and_tamper_detection(full_run: Path, tmp_path: Path,
         names = {m.name.split("/", 1)[1] for m in archive.getmembers()}
         sums = archive.extractfile(f"{full_run.name}/{SUMS}").read().decode()  # type: ignore[union-attr]
     assert {"results.json", "results.jsonl", "observations.jsonl", "transcript.jsonl", "junit.xml", "index.html",
-            "manifest.json", SUMS} <= names  # fmt: skip
+            "manifest.json", "recording/cim.jsonl", "recording/samples.jsonl", SUMS} <= names  # fmt: skip
     assert {line.split("  ", 1)[1] for line in sums.splitlines()} == names - {SUMS}
     capsys.readouterr()
     assert main(["bundle", "--verify", str(out)]) == 0
-    assert "OK: 7 files" in capsys.readouterr().out
+    assert "OK: 9 files" in capsys.readouterr().out
 
     altered = rewrite(out, tmp_path / "altered.tar.gz", {"results.json": b'{"rows": []}'})
     assert main(["bundle", "--verify", str(altered)]) == 1

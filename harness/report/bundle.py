@@ -5,7 +5,9 @@ its results, evidence files, the HTML report (rendered afresh from those files),
 manifest on its own (manifest.json) and SHA256SUMS listing the SHA-256 of every other file
 (`sha256sum -c` reads it), optionally signed (SHA256SUMS.sig, OpenSSH SSHSIG, Ed25519). `verify`
 reads the archive in memory, never extracts it: it checks every hash, the signature, and that the
-report states the verdict the results support.
+report states the verdict the results support. The run's recording (recording/) is packed too; with
+`rejudge`, `verify` judges the bundled run again from it (harness.rejudge) and fails on any row whose
+bundled verdict is not the one its recorded observations give.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.overall import judge_run
+from harness.recording import RECORDING_DIR, RECORDING_FILES
 from harness.report.model import ReportError, is_run_dir, load_view
 from harness.report.render import REPORT_NAME, render_html
 from harness.report.signing import SigningError, sign, verify
@@ -46,16 +49,20 @@ class Verification:
     signature_ok: bool = True
     verdict_problems: list[str] = field(default_factory=list)
     sums_sha256: str = ""
+    rejudge: list[str] | None = None  # with --rejudge: what judging the recording again said (None: not asked)
+    rejudge_problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.altered or self.missing or self.extra or self.verdict_problems) and self.signature_ok
+        problems = self.altered or self.missing or self.extra or self.verdict_problems or self.rejudge_problems
+        return not problems and self.signature_ok
 
     def lines(self) -> list[str]:
         out = [f"altered: {name}" for name in self.altered]
         out += [f"missing: {name}" for name in self.missing]
         out += [f"extra (not in {SUMS}): {name}" for name in self.extra]
         out += [f"verdict: {problem}" for problem in self.verdict_problems]
+        out += [f"rejudge: {line}" for line in self.rejudge or []]
         out.append(f"{SUMS} sha256: {self.sums_sha256}")
         out.append(f"signature: {self.signature}")
         verdict = "OK" if self.ok else "MISMATCH"
@@ -91,6 +98,9 @@ def _run_files(run_dir: Path) -> dict[str, bytes]:
     except ReportError as exc:
         raise BundleError(str(exc)) from None
     files = {name: (run_dir / name).read_bytes() for name in RUN_FILES if (run_dir / name).is_file()}
+    for name in RECORDING_FILES:
+        if (run_dir / RECORDING_DIR / name).is_file():
+            files[f"{RECORDING_DIR}/{name}"] = (run_dir / RECORDING_DIR / name).read_bytes()
     files["manifest.json"] = json.dumps(view.manifest or {"complete": False}, indent=2).encode()
     files[REPORT_NAME] = render_html(view).encode("utf-8")
     return files
@@ -159,9 +169,10 @@ def _sums_path(path: Path, members: dict[str, bytes]) -> str:
     return sums_paths[0]
 
 
-def verify_bundle(path: Path | str, pubkey: Path | str | None = None) -> Verification:
+def verify_bundle(path: Path | str, pubkey: Path | str | None = None, rejudge: bool = False) -> Verification:
     """Check every file against SHA256SUMS (altered, missing, extra files), the signature (against
-    `pubkey` when given; required then), and that index.html states the verdict results.json's rows give."""
+    `pubkey` when given; required then), and that index.html states the verdict results.json's rows give;
+    with `rejudge`, that judging the bundled recording again gives every bundled verdict."""
     path = Path(path)
     members = _members(path)
     sums_path = _sums_path(path, members)
@@ -185,7 +196,28 @@ def verify_bundle(path: Path | str, pubkey: Path | str | None = None) -> Verific
     result.extra += sorted(prefix + name for name in present if name not in listed and name not in (SUMS, SIGNATURE))
     _check_signature(result, members[sums_path], present.get(SIGNATURE), pubkey)
     result.verdict_problems = _verdict_problems(present)
+    if rejudge:
+        result.rejudge, result.rejudge_problems = _rejudged(path, present)
     return result
+
+
+def _rejudged(path: Path, present: dict[str, bytes]) -> tuple[list[str], list[str]]:
+    """What judging the bundled run again says, and the differences from the bundled verdicts (problems)."""
+    from harness.rejudge import RejudgeError, RunFiles, rejudge
+
+    try:
+        result = rejudge(RunFiles(str(path), present))
+    except RejudgeError as exc:
+        problem = f"cannot judge the bundled run again: {exc}"
+        return [problem], [problem]
+    problems = [f"{c.row}: bundled {c.was}, its recording gives {c.now}: {c.reason}" for c in result.changes]
+    parts = list(result.groups.values()) or [result]
+    judged = sum(len(r.judged) for r in parts)
+    differing = sum(len(r.differing) for r in parts)
+    lines = problems or [f"every bundled verdict is the one its recording gives ({judged} rows judged again)"]
+    if differing:
+        lines.append(f"{differing} observations rebuilt from the recording differ from observations.jsonl")
+    return lines, problems
 
 
 def _check_signature(result: Verification, sums: bytes, signature: bytes | None, pubkey: Path | str | None) -> None:
