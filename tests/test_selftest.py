@@ -260,7 +260,13 @@ def test_selftest_of_two_small_profiles_catches_both(tmp_path: Path) -> None:
     cells = {r: {c["row"]: c["outcome"] for c in run["cells"]} for r, run in runs.items()}
     assert cells["e1-failover-splitting"]["T107-02"] == "caught"
     assert cells["sld-backup-not-dormant"]["SLD-01"] == "caught"
-    assert cells["clean-pair"]["RULE-07"] == "pass" and cells["clean-sld"]["T107-02"] == "out_of_scope"
+    assert cells["clean-sld"]["T107-02"] == "out_of_scope"
+    # every rule is exercised on a default target, or out of scope there with the reason
+    rules = [i for i in IDS if i.startswith("RULE-")]
+    assert {r: cells["clean-pair"][r] for r in rules} == dict.fromkeys(rules, "pass")
+    sld_rules = {c["row"]: c for c in runs["clean-sld"]["cells"] if c["row"] in rules}
+    assert {r for r, c in sld_rules.items() if c["outcome"] == "out_of_scope"} == {"RULE-04", "RULE-09"}
+    assert all("DR sequence" in sld_rules[r]["reason"] for r in ("RULE-04", "RULE-09"))
     # the clean pair toured both its groups
     merged = json.loads((Path(runs["clean-pair"]["run_dir"]) / "results.json").read_text())
     assert merged["manifest"]["groups"] == ["rcg_sync_0", "rcg_periodic_1"] and merged["verdict"] == "conformant"
