@@ -490,7 +490,7 @@ class Runner:
         log = self.base / f"{case.name}.log"
         if self.stop.is_set():
             result = judge_run(case, None, None, f"not run: the self-test was interrupted ({self.stopped_by})")
-            return self._finish(result, command, run_dir, log, 0.0)
+            return self._finish(result, command, None, None, 0.0)
         started = time.monotonic()
         failure = None
         with open(log, "wb") as out:
@@ -521,8 +521,11 @@ class Runner:
         result = judge_run(case, document, code, failure)
         return self._finish(result, command, run_dir, log, time.monotonic() - started)
 
-    def _finish(self, result: RunResult, command: list[str], run_dir: Path, log: Path, seconds: float) -> RunResult:
-        result.command, result.run_dir, result.log, result.seconds = command, str(run_dir), str(log), seconds
+    def _finish(
+        self, result: RunResult, command: list[str], run_dir: Path | None, log: Path | None, seconds: float
+    ) -> RunResult:
+        result.command, result.seconds = command, seconds
+        result.run_dir, result.log = str(run_dir or ""), str(log or "")
         with self.lock:
             self.done += 1
             done = self.done
@@ -583,7 +586,8 @@ def matrix_lines(results: Sequence[RunResult], width: int = 120) -> list[str]:
         lines.append(f"{OUTCOME_LABELS[c.outcome]}: {r.case.name} {c.row}: {_short(c.reason, max(width - 30, 60))}")
     for r in results:
         if r.error:
-            lines.append(f"ERROR: {r.case.name}: {_short(r.error, max(width - 20, 60))} (log: {r.log})")
+            log = f" (log: {r.log})" if r.log else ""
+            lines.append(f"ERROR: {r.case.name}: {_short(r.error, max(width - 20, 60))}{log}")
     return lines
 
 
