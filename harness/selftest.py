@@ -187,7 +187,7 @@ def plan_cases(profiles: Sequence[Path], runs: int) -> list[Case]:
             name = f"{path.stem}-{suffix}"
             suffix += 1
         names.add(name)
-        loaded.append(Case(name, "profile", target, key, path))
+        loaded.append(Case(name, "profile", target, key, path.resolve()))
     return sorted(cases + loaded, key=lambda c: (c.target != "pair", c.kind != "clean", c.repeat))
 
 
