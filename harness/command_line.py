@@ -134,6 +134,30 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("--report-dir", metavar="DIR", help="where the transcript goes (default reports/<time>)")
     restore.set_defaults(handler=_restore)
 
+    selftest = commands.add_parser(
+        "selftest",
+        help="prove the harness catches deliberate provider deviations: clean targets and every profile, "
+        "each checked against its answer key",
+        description="Run the clean simulated targets (the pair with every group it lists, the SLD trio) and every "
+        "deviation profile (fixtures/deviations/*.yaml) on its `expect: target`, each as its own `smis-harness run`, "
+        "and compare each run's rows in scope with the profile's answer key: a listed row with another verdict is "
+        "missed, an unlisted row not PASS a false alarm, a clean target's row not PASS a flake, a run that crashed, "
+        "was interrupted or ended in error an error. Prints the detection matrix and totals; writes selftest.json "
+        "and index.html into --report-dir. Exit 0: 100 %% detection, no false alarm, no error, no flake; 1: "
+        "otherwise (the reason is the last line); 2: usage error.",
+    )
+    selftest.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                          help="runs at once (default 1); each run drives simulated arrays of its own")  # fmt: skip
+    selftest.add_argument("--runs", type=_non_negative, default=1, metavar="K",
+                          help="run each clean target K times (default 1; 0: profiles only); any row in scope "
+                          "not PASS on a clean target is a flake")  # fmt: skip
+    selftest.add_argument("--report-dir", metavar="DIR",
+                          help="a new or empty directory (default: a new reports/selftest-<timestamp>)")  # fmt: skip
+    selftest.add_argument("--profiles", metavar="GLOB", action="append",
+                          help="profile files: a glob, a file or a directory (repeatable; default "
+                          "fixtures/deviations/*.yaml; '' or none: no profile, the clean targets only)")  # fmt: skip
+    selftest.set_defaults(handler=_selftest)
+
     mock = commands.add_parser("mock", help="the built-in simulated arrays")
     mock_commands = mock.add_subparsers(title="mock commands")
     serve = mock_commands.add_parser(
@@ -232,6 +256,15 @@ def _run(args: argparse.Namespace) -> int:
         rerun=args.rerun,
     )
     return run_suite(request)
+
+
+def _selftest(args: argparse.Namespace) -> int:
+    from harness.selftest import run_command
+
+    if args.pytest_args:
+        print("smis-harness selftest: takes no arguments after `--`", file=sys.stderr)
+        return EXIT_USAGE
+    return run_command(args)
 
 
 def _restore(args: argparse.Namespace) -> int:

@@ -207,6 +207,8 @@ def print_plan(target: TargetConfig, request: RunRequest) -> None:
     group = target.groups[0] if target.groups else "<group>"
     names = {"primary": group, "secondary": f"{group}.r<primary system id>"}
     print(f"plan for group {group} ({target.topology}, {'simulated' if target.is_simulated else 'real'} arrays):")
+    if len(target.groups) > 1:
+        print(f"  then the same tour for group {', then '.join(target.groups[1:])}, one group after the other")
     current = NATURAL
     disruptive_ok = target.disruptive_allowed(request.allow_disruptive)
     for stage, ids in stages:

@@ -1,8 +1,11 @@
-"""Shared fixtures: a manual clock and the standard simulated pair world on it."""
+"""Shared fixtures: a manual clock and the standard simulated pair world on it; the default simulated pair
+with one group under test."""
 
 import os
+from pathlib import Path
 
 import pytest
+import yaml
 
 from harness.mock.clock import ManualClock
 from harness.mock.topology import WorldSpec, build_world
@@ -25,3 +28,18 @@ def _private_lock_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     folder of their own, not the machine's (another test session or a real lab run may hold those)."""
     os.environ["SMIS_HARNESS_LOCK_DIR"] = str(tmp_path_factory.mktemp("array-locks"))
 
+
+
+ONE_GROUP = "rcg_sync_0"
+
+
+@pytest.fixture(scope="session")
+def one_group_pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default simulated pair (fixtures/mock-pair.yaml) with one group under test, rcg_sync_0: a run
+    whose files (transcript.jsonl, junit.xml, ...) and console are those of one group's run. The default
+    itself tours rcg_sync_0 and rcg_periodic_1 one after the other (per-group directories, merged rows)."""
+    document = yaml.safe_load((Path(__file__).resolve().parents[1] / "fixtures" / "mock-pair.yaml").read_text())
+    document["groups"] = [ONE_GROUP]
+    path = tmp_path_factory.mktemp("targets") / "mock-pair-one-group.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path

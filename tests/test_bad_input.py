@@ -298,17 +298,18 @@ def test_bad_command_line_is_exit_2_naming_option_and_cause(tmp_path: Path, case
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, "nothing created or deleted"
 
 
-def test_a_report_dir_is_never_shared_by_two_runs(tmp_path: Path) -> None:
+def test_a_report_dir_is_never_shared_by_two_runs(tmp_path: Path, one_group_pair: Path) -> None:
     report = tmp_path / "r"
-    first = _run_once(tmp_path, report)
+    one_group = ("--config", str(one_group_pair))  # the run's own results.jsonl in its report dir
+    first = _run_once(tmp_path, report, *one_group)
     assert first.returncode == 0, output(first)
     rows = (report / "results.jsonl").read_text()
-    again = _run_once(tmp_path, report)
+    again = _run_once(tmp_path, report, *one_group)
     assert again.returncode == 2, output(again)
     no_traceback(again)
     assert "--force" in again.stderr and "not empty" in again.stderr
     assert (report / "results.jsonl").read_text() == rows, "the earlier run is untouched"
-    forced = _run_once(tmp_path, report, "--force")
+    forced = _run_once(tmp_path, report, *one_group, "--force")
     assert forced.returncode == 0, output(forced)
     lines = (report / "results.jsonl").read_text().splitlines()
     assert len(lines) == len(rows.splitlines()), "one run's rows, not two runs' appended"
@@ -328,11 +329,11 @@ def test_force_replaces_a_multi_group_run(tmp_path: Path) -> None:
     assert [r["verdict"] for r in rows] == ["pass"], rows
 
 
-def test_default_report_dirs_of_one_second_are_distinct(tmp_path: Path) -> None:
+def test_default_report_dirs_of_one_second_are_distinct(tmp_path: Path, one_group_pair: Path) -> None:
     """Without --report-dir each run claims a new reports/<time>[-N]: two runs never share one."""
     procs = [
         subprocess.Popen(
-            [str(Path(sys.executable).with_name("smis-harness")), "run", "T106-03"],
+            [str(Path(sys.executable).with_name("smis-harness")), "run", "--config", str(one_group_pair), "T106-03"],
             cwd=tmp_path,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -178,7 +178,7 @@ def test_mock_pair_fixture_loads() -> None:
     config = load_config(FIXTURES / "mock-pair.yaml")
     assert config.topology == "pair"
     assert config.is_simulated and config.arrays is None
-    assert config.groups == ["rcg_sync_0"]
+    assert config.groups == ["rcg_sync_0", "rcg_periodic_1"], "the default tours its sync and its periodic group"
     assert config.simulated is not None and config.simulated.behaviour == "3.1"
     assert is_simulator_action(config.events.primary_down)
     assert config.faults.sync_status_stale is not None

@@ -4,10 +4,16 @@ Every run is a subprocess, as a user starts it. The runs are independent (each s
 arrays on loopback ports of its own), so the module starts them all at once, a few at a time, and each
 test waits for the run it looks at.
 
-For every deviation file in fixtures/deviations/ the expected outcome is written down here, reasoned
-from the file's `when` and the stages each row is observed at, and cross-checked with the FAIL /
-NOT_OBSERVED lines of the file's header. A deviation run must show exactly those rows non-passing,
-with those verdicts, and every other row it ran PASS.
+For every deviation file in fixtures/deviations/ the expected outcome is the file's own answer key
+(`expect:` target, fail, not_observed; the one `smis-harness selftest` checks): a deviation run must show
+exactly the listed rows it ran non-passing, with those verdicts, and every other row it ran PASS. What
+this module adds is the selection of some runs (the stages a deviation's `when` must leave alone) and
+the reasons each failing row must give.
+
+The pair runs here test one group, rcg_sync_0 (the default pair with `groups: [rcg_sync_0]`), so every
+run's own files (results.jsonl, observations.jsonl, junit.xml, evidence) are checked as one run writes
+them; the default target's two groups (sync and periodic) are toured by `smis-harness selftest` in CI and
+merged as tests/test_multigroup.py checks.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import pytest
 import yaml
 
 import harness
+from harness.deviation_format import Expect, load_expect
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 DEVIATIONS = FIXTURES / "deviations"
 SLD_CONFIG = FIXTURES / "mock-sld.yaml"
+PAIR_CONFIG = FIXTURES / "mock-pair.yaml"
+PAIR_GROUP = "rcg_sync_0"  # the group the pair runs here test
 SPEC = yaml.safe_load((ROOT / "tests" / "manual" / "remote-copy-states.yaml").read_text())  # the manual's rows
 TABLE106 = [r["id"] for r in SPEC["table106"]]
 TABLE107 = [r["id"] for r in SPEC["table107"]]
@@ -52,27 +61,70 @@ RUN_TIMEOUT = 240
 # --------------------------------------------------------------------------- the runs
 
 
+# an SLD trio drives no DR sequence: the rules only that exercises are SKIPPED "not exercised" (out of scope)
+SLD_NOT_EXERCISED = {"RULE-04": "skipped", "RULE-09": "skipped"}
+
+
 @dataclass(frozen=True)
 class Plan:
     """One `smis-harness run` and what it must show."""
 
-    args: tuple[str, ...] = ()
+    target: str = "pair"  # pair | sld; a deviation plan takes it from the file's `expect: target`
     select: tuple[str, ...] = ()  # row ids and tags; () runs every row
-    non_pass: dict[str, str] = field(default_factory=dict)  # row id -> verdict, for every row not PASS
-    exit_code: int = 0
-    verdict: str = "conformant"  # the overall verdict results.json, junit.xml and the console state
-    deviation: str | None = None  # file name in fixtures/deviations
+    deviation: str | None = None  # file name in fixtures/deviations; its `expect:` says which rows do not PASS
+    # rows not PASS besides the answer key's (rows the target cannot exercise)
+    also_non_pass: dict[str, str] = field(default_factory=dict)
     # row id -> fragments its reason must contain (expected and observed values, names and integers)
     reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.deviation:
+            object.__setattr__(self, "target", self.expect.target)
+            if self.target == "sld":
+                object.__setattr__(self, "also_non_pass", {**SLD_NOT_EXERCISED, **self.also_non_pass})
+
+    @property
+    def expect(self) -> Expect:
+        """The deviation file's answer key (a clean plan's: nothing but PASS)."""
+        if not self.deviation:
+            return Expect(target="sld" if self.target == "sld" else "pair")
+        expect = load_expect(DEVIATIONS / self.deviation)
+        assert expect is not None, f"{self.deviation}: no `expect:` answer key"
+        return expect
+
+    @property
+    def args(self) -> tuple[str, ...]:
+        config = SLD_CONFIG if self.target == "sld" else None  # the pair's config is written per module
+        return (*(("--config", str(config)) if config else ()), *(_dev(self.deviation) if self.deviation else ()))
 
     @property
     def ran(self) -> list[str]:
         """The documented ids this run judges (the others are skipped)."""
         if not self.select:
-            return SLD + RULES if "--config" in self.args else PAIR_IDS
+            return SLD + RULES if self.target == "sld" else PAIR_IDS
         tags = {"table106": TABLE106, "table107": TABLE107, "sld": SLD, "rules": RULES}
         chosen = {i for s in self.select for i in tags.get(s, [s])}
         return [i for i in ALL_IDS if i in chosen]
+
+    @property
+    def non_pass(self) -> dict[str, str]:
+        """Row id -> verdict for every row it runs that must not PASS: the answer key's rows it runs, and the rest."""
+        ran = set(self.ran)
+        keyed = {i: "fail" for i in self.expect.fail if i in ran}
+        keyed.update({i: "not_observed" for i in self.expect.not_observed if i in ran})
+        return {**keyed, **self.also_non_pass}
+
+    @property
+    def verdict(self) -> str:
+        """The overall verdict results.json, junit.xml and the console state."""
+        counted = {v for i, v in self.non_pass.items() if not _out_of_scope_on(self, i)}
+        if "fail" in counted:
+            return "not_conformant"
+        return "incomplete" if counted else "conformant"
+
+    @property
+    def exit_code(self) -> int:
+        return {"conformant": 0, "not_conformant": 1, "incomplete": 3}[self.verdict]
 
 
 # the secondary's rows while its role is Primary-Rev (failover through a failed restore)
@@ -90,23 +142,15 @@ PLANS: dict[str, Plan] = {
     "pair": Plan(),
     # the conformant SLD trio: SLD-01..03 PASS; no DR sequence runs, so RULE-04 and RULE-09 are not exercised
     # (SKIPPED "not exercised", never NOT_OBSERVED; out of scope for a trio: the run is conformant)
-    "sld": Plan(("--config", str(SLD_CONFIG)), non_pass={"RULE-04": "skipped", "RULE-09": "skipped"},
+    "sld": Plan("sld", also_non_pass=SLD_NOT_EXERCISED,
                 reasons={"RULE-04": ("not exercised",), "RULE-09": ("not exercised", "no failover")}),
     # full suite: exactly the rows the deviation touches fail, every other row PASS
     "e1-failover-splitting": Plan(
-        _dev("e1-failover-splitting.yaml"),
         deviation="e1-failover-splitting.yaml",
-        non_pass={"T107-02": "fail"},
-        exit_code=1,
-        verdict="not_conformant",
         reasons={"T107-02": ("ProgressStatus", "Failing Over (11)", "Splitting (10)")},
     ),
     "cli-role-wrong": Plan(
-        _dev("cli-role-wrong.yaml"),
         deviation="cli-role-wrong.yaml",
-        non_pass={"T107-02": "fail", "T107-03": "fail", "T107-08": "fail", "RULE-01": "fail", "RULE-02": "fail"},
-        exit_code=1,
-        verdict="not_conformant",
         reasons={
             "T107-02": ("Role", "Primary-Rev", "observed Primary"),
             "T107-03": ("Role", "Primary-Rev", "observed Primary"),
@@ -117,74 +161,46 @@ PLANS: dict[str, Plan] = {
     ),
     # selected runs: the deviation's `when` cannot match at the stages left out
     "primary-up-still-failedover": Plan(
-        _dev("primary-up-still-failedover.yaml"),
         # needs a reversed role, which no Table 106 stage has; T106-03 gives the rules natural observations
         select=("T106-03", "table107", "rules"),
         deviation="primary-up-still-failedover.yaml",
-        non_pass={"T107-03b": "fail", "RULE-01": "fail"},
-        exit_code=1,
-        verdict="not_conformant",
         reasons={
             "T107-03b": ("CopyState", "Broken (5)", "FailedOver (10)"),
             "RULE-01": ("FailedOver (10)", "Primary-Rev", "target status ready"),
         },
     ),
     "stopped-dormant-wrong": Plan(
-        _dev("stopped-dormant-wrong.yaml"),
         # Table 106, and the DR rows where volumes are Stopped with the link down (T107-01) or a reversed
         # role (T107-04): the cases the deviation must leave alone
         select=("table106", "T107-01", "T107-04", "rules"),
         deviation="stopped-dormant-wrong.yaml",
-        non_pass={"T106-06": "fail", "RULE-08": "fail"},
-        exit_code=1,
-        verdict="not_conformant",
         reasons={
             "T106-06": ("primary", "secondary", "ProgressStatus", "Dormant (3)", "Completed (2)"),
             "RULE-08": ("Stopped", "ProgressStatus", "Dormant (3)", "Completed (2)"),
         },
     ),
     "failover-not-observable": Plan(
-        _dev("failover-not-observable.yaml"),
         # `transient` changes the failover only; T106-03 gives the rules settled natural observations to check
         select=("T106-03", "T107-02", "T107-03", "rules"),
         deviation="failover-not-observable.yaml",
-        non_pass={"T107-02": "not_observed"},
-        exit_code=3,  # a transient no sample caught: not everything in scope was seen
-        verdict="incomplete",
         reasons={"T107-02": ("failover", "no comparable sample")},
     ),
     "rolereversed-missing": Plan(
-        _dev("rolereversed-missing.yaml"),
         select=("T106-03", "T107-03b", "rules"),  # natural and reversed roles, and everything in between
         deviation="rolereversed-missing.yaml",
-        non_pass={"RULE-02": "fail"},
-        exit_code=1,
-        verdict="not_conformant",
         reasons={"RULE-02": ("not implemented", "RoleReversed", "not reported", "expected False")},
     ),
     "sld-backup-not-dormant": Plan(
-        ("--config", str(SLD_CONFIG), *_dev("sld-backup-not-dormant.yaml")),
         deviation="sld-backup-not-dormant.yaml",
-        non_pass={"SLD-01": "fail", "RULE-04": "skipped", "RULE-09": "skipped"},
-        exit_code=1,
-        verdict="not_conformant",
         reasons={"SLD-01": ("ProgressStatus", "Dormant (3)", "Completed (2)")},
     ),
     # provider faults at the instance level: the instance-set check fails the rows judged from such samples
     "pair-dropped-while-reversed": Plan(
-        _dev("pair-dropped-while-reversed.yaml"),
         deviation="pair-dropped-while-reversed.yaml",
-        non_pass=dict.fromkeys(DROPPED_WHILE_REVERSED, "fail"),
-        exit_code=1,
-        verdict="not_conformant",
         reasons=dict.fromkeys(DROPPED_WHILE_REVERSED, DROPPED_REASON),
     ),
     "every-instance-twice": Plan(
-        _dev("every-instance-twice.yaml"),
         deviation="every-instance-twice.yaml",
-        non_pass=dict.fromkeys(TABLE106 + TABLE107, "fail"),
-        exit_code=1,
-        verdict="not_conformant",
         reasons={
             "T106-03": ("primary: instance set:", "secondary: instance set:", "reported twice"),
             "T107-07": (f"secondary: instance set: rcg_sync_0.v0: the same {PAIR_CLASS} reported twice",
@@ -192,32 +208,20 @@ PLANS: dict[str, Plan] = {
         },
     ),
     "not-found-during-failover": Plan(
-        _dev("not-found-during-failover.yaml"),
         select=("T106-03", "T107-02", "T107-03", "rules"),
         deviation="not-found-during-failover.yaml",
-        non_pass={"T107-02": "fail"},
-        exit_code=1,
-        verdict="not_conformant",
         reasons={"T107-02": ("instance set:", f"rcg_sync_0.v0: References {PAIR_CLASS} answered CIM_ERR_NOT_FOUND",
                              "rcg_sync_0.v1:", "during failover")},
     ),
     # classes the manual documents, not implemented: the rule that needs them FAILs "not implemented"
     "group-sync-missing": Plan(
-        _dev("group-sync-missing.yaml"),
         select=("T106-03", "T107-03b", "rules"),
         deviation="group-sync-missing.yaml",
-        non_pass={"RULE-09": "fail"},
-        exit_code=1,
-        verdict="not_conformant",
         reasons={"RULE-09": ("not implemented", "TPD_RemoteGroupSynchronized", "rcg_sync_0")},
     ),
     "replication-entity-missing": Plan(
-        _dev("replication-entity-missing.yaml"),
         select=("T106-03", "T107-01", "T107-03", "rules"),
         deviation="replication-entity-missing.yaml",
-        non_pass={"RULE-04": "fail"},
-        exit_code=1,
-        verdict="not_conformant",
         reasons={"RULE-04": ("not implemented", "TPD_ReplicationEntity", "Associators")},
     ),
 }
@@ -266,9 +270,19 @@ def _command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
 
 
+def _pair_config(base: Path) -> Path:
+    """The default pair with one group under test (the one these plans' reasons name)."""
+    document = yaml.safe_load(PAIR_CONFIG.read_text())
+    document["groups"] = [PAIR_GROUP]
+    path = base / "mock-pair-one-group.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
 def _run(name: str, plan: Plan, base: Path) -> Outcome:
     report = base / name
-    command = [*_command(), "run", *plan.args, "--report-dir", str(report), *plan.select]
+    config = ("--config", str(base / "mock-pair-one-group.yaml")) if plan.target == "pair" else ()
+    command = [*_command(), "run", *config, *plan.args, "--report-dir", str(report), *plan.select]
     started = time.monotonic()
     proc = subprocess.run(
         command, capture_output=True, text=True, timeout=RUN_TIMEOUT, cwd=base, stdin=subprocess.DEVNULL
@@ -280,6 +294,7 @@ def _run(name: str, plan: Plan, base: Path) -> Outcome:
 
 class RunPool:
     def __init__(self, base: Path) -> None:
+        _pair_config(base)
         self.executor = ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="smis-run")
         self.futures: dict[str, Future[Outcome]] = {
             name: self.executor.submit(_run, name, PLANS[name], base) for name in ORDER
@@ -370,7 +385,7 @@ def test_overall_verdict_agrees_everywhere(runs: RunPool, name: str) -> None:
 
 def _out_of_scope_on(plan: Plan, row_id: str) -> bool:
     """Rules only the DR sequence exercises are out of scope on an SLD trio."""
-    return "--config" in plan.args and row_id in ("RULE-04", "RULE-09")
+    return plan.target == "sld" and row_id in ("RULE-04", "RULE-09")
 
 
 # --------------------------------------------------------------------------- the conformant pair
@@ -491,18 +506,6 @@ def test_sld_trio_rows_pass(runs: RunPool) -> None:
 # --------------------------------------------------------------------------- deviations
 
 
-def _header_ids(path: Path, verdict: str) -> set[str]:
-    """Row ids on the header line `# FAIL: ...` or `# NOT_OBSERVED: ...` of a deviation file."""
-    for line in path.read_text().splitlines():
-        if not line.startswith("#"):
-            break
-        match = re.match(rf"#\s*{verdict}:\s*(.*)$", line)
-        if match:
-            words = match.group(1).split()
-            return set() if words == ["none"] else set(words)
-    raise AssertionError(f"{path.name}: no '# {verdict}:' header line")
-
-
 def test_every_deviation_file_is_exercised_here() -> None:
     """Every file without an answer key of its own (`expect:`: the self-test runs those) has a plan here."""
     from harness.deviation_format import load_expect
@@ -512,17 +515,25 @@ def test_every_deviation_file_is_exercised_here() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(DEVIATION_PLANS))
-def test_deviation_header_states_the_affected_rows(name: str) -> None:
-    """The file says what it must do, and that is what this module asserts (ignoring rows neutral on a trio)."""
+def test_deviation_file_states_its_answer_key(name: str) -> None:
+    """The file says what it must do (`expect:`), and that is what this module asserts: every row it lists
+    is one its target runs, and the rows a selected run leaves out are rows the file's prose says the
+    deviation cannot touch there (the selection is this module's, the key the file's)."""
     from harness.mock.deviations import Deviations
 
     plan = DEVIATION_PLANS[name]
     path = DEVIATIONS / str(plan.deviation)
     assert Deviations.load(path).rules, "the file loads and has rules"
-    fails = {i for i, v in plan.non_pass.items() if v == "fail"}
-    not_observed = {i for i, v in plan.non_pass.items() if v == "not_observed" and i not in PLANS["sld"].non_pass}
-    assert _header_ids(path, "FAIL") == fails
-    assert _header_ids(path, "NOT_OBSERVED") == not_observed
+    expect = plan.expect
+    assert expect.fail or expect.not_observed, f"{name}: the answer key lists nothing to catch"
+    runnable = set(SLD + RULES if expect.target == "sld" else PAIR_IDS)
+    listed = set(expect.fail) | set(expect.not_observed)
+    assert listed <= runnable, f"{name}: rows its target cannot run: {sorted(listed - runnable)}"
+    assert not set(expect.fail) & set(expect.not_observed)
+    assert listed - set(plan.ran) == set(), f"{name}: the selection leaves out listed rows"
+    assert not [line for line in path.read_text().splitlines() if re.match(r"#\s*(FAIL|NOT_OBSERVED):", line)], (
+        "the answer key is `expect:`, not a comment"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(DEVIATION_PLANS))

@@ -1,6 +1,7 @@
 """What `smis-harness run` shows: plain lines into a pipe, read while the run goes on; a live line redrawn in
 place on a terminal (a pseudo-terminal here); pytest's own output only with `-- -v`. Every way ends with the
-verdict table and the overall headline as the last line of stdout."""
+verdict table and the overall headline as the last line of stdout. One group under test (`one_group_pair`):
+each row is decided once."""
 
 from __future__ import annotations
 
@@ -43,9 +44,12 @@ def _table(lines: list[str]) -> dict[str, str]:
     return {line.split()[0]: line for line in lines[start + 2 : -1]}
 
 
-def test_into_a_pipe_plain_lines_as_they_happen_a_verdict_table_and_the_headline_last(tmp_path: Path) -> None:
+def test_into_a_pipe_plain_lines_as_they_happen_a_verdict_table_and_the_headline_last(
+    tmp_path: Path, one_group_pair: Path
+) -> None:
     report = tmp_path / "r"
-    proc = subprocess.Popen([*_smis(), "run", "--report-dir", str(report), *ROWS], cwd=tmp_path, text=True,
+    proc = subprocess.Popen([*_smis(), "run", "--config", str(one_group_pair), "--report-dir", str(report), *ROWS],
+                            cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             env=_env(TERM="xterm"))  # fmt: skip
     assert proc.stdout is not None
@@ -81,12 +85,13 @@ def test_into_a_pipe_plain_lines_as_they_happen_a_verdict_table_and_the_headline
     assert "warnings summary" not in shown and "generated xml file" not in shown
 
 
-def _run_on_a_terminal(report: Path, cwd: Path, columns: int) -> tuple[int, str, str]:
+def _run_on_a_terminal(report: Path, cwd: Path, columns: int, config: Path) -> tuple[int, str, str]:
     """Run with stdout on a pseudo-terminal `columns` wide (raw: no newline translation), stderr a pipe."""
     master, slave = os.openpty()
     tty.setraw(slave)
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    proc = subprocess.Popen([*_smis(), "run", "--report-dir", str(report), *ROWS], cwd=cwd, stdout=slave,
+    proc = subprocess.Popen([*_smis(), "run", "--config", str(config), "--report-dir", str(report), *ROWS], cwd=cwd,
+                            stdout=slave,
                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=_env(TERM="xterm"))  # fmt: skip
     os.close(slave)
     screen = b""
@@ -114,9 +119,11 @@ def _run_on_a_terminal(report: Path, cwd: Path, columns: int) -> tuple[int, str,
     return proc.returncode, screen.decode(), stderr
 
 
-def test_on_a_terminal_each_row_has_a_live_line_redrawn_in_place_then_its_final_line(tmp_path: Path) -> None:
+def test_on_a_terminal_each_row_has_a_live_line_redrawn_in_place_then_its_final_line(
+    tmp_path: Path, one_group_pair: Path
+) -> None:
     report, columns = tmp_path / "r", 90
-    code, screen, stderr = _run_on_a_terminal(report, tmp_path, columns)
+    code, screen, stderr = _run_on_a_terminal(report, tmp_path, columns, one_group_pair)
     assert code == 0, screen[-3000:] + stderr[-3000:]
     document = _document(report)
     # redrawn in place: carriage return and erase, the same row's line several times with the time going on

@@ -1,5 +1,6 @@
 """SIGINT and SIGTERM during a run: new steps stop, teardown runs, every result file is written, and the
-exit code says what happened (4 when the arrays were left out of their natural state)."""
+exit code says what happened (4 when the arrays were left out of their natural state). One group under test
+(`one_group_pair`), so the run's own files are in its report dir."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ def _smis() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
 
 
-def _start(report: Path, cwd: Path, *select: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*_smis(), "run", "--report-dir", str(report), *select], cwd=cwd, text=True,
+def _start(report: Path, cwd: Path, config: Path, *select: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*_smis(), "run", "--config", str(config), "--report-dir", str(report), *select],
+                            cwd=cwd, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
@@ -38,10 +40,10 @@ def _wait_for_sent(proc: subprocess.Popen[str], transcript: Path, command: str, 
      (signal.SIGTERM, 143, "recover")],
 )  # fmt: skip
 def test_a_signal_during_a_dr_command_tears_down_and_writes_every_result_file(
-    tmp_path: Path, sig: signal.Signals, code: int, during: str
+    tmp_path: Path, sig: signal.Signals, code: int, during: str, one_group_pair: Path
 ) -> None:
     report = tmp_path / "r"
-    proc = _start(report, tmp_path)
+    proc = _start(report, tmp_path, one_group_pair)
     try:
         _wait_for_sent(proc, report / "transcript.jsonl", f"setrcopygroup {during}")
         proc.send_signal(sig)
@@ -66,10 +68,11 @@ def test_a_signal_during_a_dr_command_tears_down_and_writes_every_result_file(
     assert "Traceback" not in stderr
 
 
-def test_a_second_signal_skips_teardown_and_says_what_to_run_by_hand(tmp_path: Path) -> None:
+def test_a_second_signal_skips_teardown_and_says_what_to_run_by_hand(tmp_path: Path, one_group_pair: Path) -> None:
     report, out, err = tmp_path / "r", tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with out.open("w") as stdout_file, err.open("w") as stderr_file:
-        proc = subprocess.Popen([*_smis(), "run", "--report-dir", str(report)], cwd=tmp_path, text=True,
+        proc = subprocess.Popen([*_smis(), "run", "--config", str(one_group_pair), "--report-dir", str(report)],
+                                cwd=tmp_path, text=True,
                                 stdout=stdout_file, stderr=stderr_file, stdin=subprocess.DEVNULL)  # fmt: skip
         try:
             _wait_for_sent(proc, report / "transcript.jsonl", "setrcopygroup failover")

@@ -124,11 +124,12 @@ def pytest_runtest_teardown(item):
 '''
 
 
-def test_a_crash_inside_the_harness_is_an_error_not_a_pass(tmp_path: Path) -> None:
+def test_a_crash_inside_the_harness_is_an_error_not_a_pass(tmp_path: Path, one_group_pair: Path) -> None:
     (tmp_path / "crashing_plugin.py").write_text(CRASHING_PLUGIN)
     report = tmp_path / "r"
     proc = subprocess.run(
-        [*_smis(), "run", "--report-dir", str(report), "T106-03", "T106-05", "--", "-p", "crashing_plugin"],
+        [*_smis(), "run", "--config", str(one_group_pair), "--report-dir", str(report), "T106-03", "T106-05", "--",
+         "-p", "crashing_plugin"],
         cwd=tmp_path, capture_output=True, text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(tmp_path)},
     )  # fmt: skip
     document = json.loads((report / "results.json").read_text())
@@ -144,11 +145,11 @@ def test_a_crash_inside_the_harness_is_an_error_not_a_pass(tmp_path: Path) -> No
     assert 'data-overall="error"' in html
 
 
-def test_an_interrupted_run_is_never_conformant(tmp_path: Path) -> None:
+def test_an_interrupted_run_is_never_conformant(tmp_path: Path, one_group_pair: Path) -> None:
     """SIGINT (Ctrl-C) during the DR tour: the rows not yet decided are errors, and so is the run."""
     report = tmp_path / "r"
     proc = subprocess.Popen(
-        [*_smis(), "run", "--report-dir", str(report)],
+        [*_smis(), "run", "--config", str(one_group_pair), "--report-dir", str(report)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     jsonl = report / "results.jsonl"
@@ -172,10 +173,13 @@ def test_an_interrupted_run_is_never_conformant(tmp_path: Path) -> None:
     assert "interrupted" in document["headline"]
 
 
-def test_rerun_runs_only_the_rows_left_unsettled_and_lists_what_changed(tmp_path: Path) -> None:
+def test_rerun_runs_only_the_rows_left_unsettled_and_lists_what_changed(
+    tmp_path: Path, one_group_pair: Path
+) -> None:
     (tmp_path / "crashing_plugin.py").write_text(CRASHING_PLUGIN.replace("T106-03", "T106-99"))
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    first = subprocess.run([*_smis(), "run", "--report-dir", "a", "T106-03", "T106-05", "--", "-p", "crashing_plugin"],
+    first = subprocess.run([*_smis(), "run", "--config", str(one_group_pair), "--report-dir", "a", "T106-03", "T106-05",
+                            "--", "-p", "crashing_plugin"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=180, env=env)  # fmt: skip
     assert first.returncode == 1, first.stdout[-2000:]
     again = subprocess.run([*_smis(), "run", "--rerun", "a", "--report-dir", "b"],

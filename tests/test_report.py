@@ -50,10 +50,12 @@ def text_of(html: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every row against the simulated pair, through `smis-harness run` (which writes the report itself)."""
+def full_run(tmp_path_factory: pytest.TempPathFactory, one_group_pair: Path) -> Path:
+    """Every row against the simulated pair (one group: the report with its evidence and timelines), through
+    `smis-harness run` (which writes the report itself)."""
     report_dir = tmp_path_factory.mktemp("full") / "run"
-    done = subprocess.run([sys.executable, "-m", "harness.command_line", "run", "--report-dir", str(report_dir)],
+    done = subprocess.run([sys.executable, "-m", "harness.command_line", "run", "--config", str(one_group_pair),
+                           "--report-dir", str(report_dir)],
                           capture_output=True, text=True, timeout=240)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"report: {report_dir / 'index.html'}" in done.stderr

@@ -58,13 +58,15 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def deviation_run(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """T107-01 and T107-02 against the simulated pair with the E1 deviation: T107-02 fails (exit 1).
-    (Asks for the browser first, so a missing browser skips before the run.)"""
+def deviation_run(browser: Any, tmp_path_factory: pytest.TempPathFactory, one_group_pair: Path) -> Path:
+    """T107-01 and T107-02 against the simulated pair (one group: the report with its evidence and timeline)
+    with the E1 deviation: T107-02 fails (exit 1). (Asks for the browser first, so a missing browser skips
+    before the run.)"""
     base = tmp_path_factory.mktemp("deviation")
     (base / "dev.yaml").write_text(DEVIATIONS)
     report_dir = base / "run"
-    argv = [sys.executable, "-m", "harness.command_line", "run", "--deviations", str(base / "dev.yaml"),
+    argv = [sys.executable, "-m", "harness.command_line", "run", "--config", str(one_group_pair), "--deviations",
+            str(base / "dev.yaml"),
             "--report-dir", str(report_dir), "T107-02", "T107-01"]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=240)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]

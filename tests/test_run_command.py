@@ -237,9 +237,9 @@ def test_dry_run_for_real_arrays_connects_to_nothing(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- selection
 
 
-def test_selection_by_row_id_and_tag_runs_only_those_rows(tmp_path: Path) -> None:
+def test_selection_by_row_id_and_tag_runs_only_those_rows(tmp_path: Path, one_group_pair: Path) -> None:
     report = tmp_path / "r"
-    proc = smis("run", "--report-dir", str(report), "T106-06", "rules", cwd=tmp_path)
+    proc = smis("run", "--config", str(one_group_pair), "--report-dir", str(report), "T106-06", "rules", cwd=tmp_path)
     # RULE-04 (link down) and RULE-09 (failover) need the DR sequence, which Table 106 alone never drives:
     # selected but not seen, so the run is incomplete, not conformant
     assert proc.returncode == 3, output(proc)
@@ -495,11 +495,13 @@ def test_unreachable_cim_url_is_a_clear_message_not_a_traceback(tmp_path: Path, 
 # --------------------------------------------------------------------------- crash safety
 
 
-def _kill_run_when(tmp_path: Path, report: Path, ready: Callable[[], bool], *select: str) -> int:
-    """Start `smis-harness run`, SIGKILL it as soon as `ready()` holds; returns its exit status."""
+def _kill_run_when(tmp_path: Path, report: Path, config: Path, ready: Callable[[], bool], *select: str) -> int:
+    """Start `smis-harness run` on `config` (one group: its files in `report`), SIGKILL it as soon as `ready()`
+    holds; returns its exit status."""
     script = Path(sys.executable).with_name("smis-harness")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
-    proc = subprocess.Popen([*command, "run", "--report-dir", str(report), *select], cwd=tmp_path,
+    proc = subprocess.Popen([*command, "run", "--config", str(config), "--report-dir", str(report), *select],
+                            cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 90
@@ -514,11 +516,15 @@ def _kill_run_when(tmp_path: Path, report: Path, ready: Callable[[], bool], *sel
     return proc.returncode
 
 
-def test_results_jsonl_keeps_every_finished_row_when_the_process_is_killed(tmp_path: Path) -> None:
+def test_results_jsonl_keeps_every_finished_row_when_the_process_is_killed(
+    tmp_path: Path, one_group_pair: Path
+) -> None:
     report = tmp_path / "r"
     jsonl = report / "results.jsonl"
     # the SLD rows are skipped at once on a pair; wait for rows that were judged on observations too
-    returncode = _kill_run_when(tmp_path, report, lambda: jsonl.exists() and len(jsonl.read_text().splitlines()) >= 5)
+    returncode = _kill_run_when(
+        tmp_path, report, one_group_pair, lambda: jsonl.exists() and len(jsonl.read_text().splitlines()) >= 5
+    )
     assert returncode == -signal.SIGKILL
     lines = jsonl.read_text().splitlines()
     assert len(lines) >= 5, lines
@@ -531,7 +537,9 @@ def test_results_jsonl_keeps_every_finished_row_when_the_process_is_killed(tmp_p
     assert not (report / "results.json").exists(), "killed before the end: only results.jsonl holds the rows"
 
 
-def test_a_run_killed_during_failover_still_shows_the_failover_command_it_sent(tmp_path: Path) -> None:
+def test_a_run_killed_during_failover_still_shows_the_failover_command_it_sent(
+    tmp_path: Path, one_group_pair: Path
+) -> None:
     """transcript.jsonl is written as commands leave, not at the end: SIGKILL cannot hide what was sent."""
     report = tmp_path / "r"
     transcript = report / "transcript.jsonl"
@@ -539,7 +547,7 @@ def test_a_run_killed_during_failover_still_shows_the_failover_command_it_sent(t
     def sent_failover() -> bool:
         return transcript.exists() and "setrcopygroup failover" in transcript.read_text()
 
-    assert _kill_run_when(tmp_path, report, sent_failover, "T107-02") == -signal.SIGKILL
+    assert _kill_run_when(tmp_path, report, one_group_pair, sent_failover, "T107-02") == -signal.SIGKILL
     entries = [json.loads(line) for line in transcript.read_text().splitlines()]
     sent = [e for e in entries if e["command"].startswith("setrcopygroup failover")]
     assert sent and sent[0]["state"] == "sent" and sent[0]["array"] == "secondary", entries
