@@ -34,11 +34,11 @@ SPLITTING, FAILING_OVER = 10, 11
 
 
 @pytest.fixture(scope="module")
-def e1_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def e1_run(tmp_path_factory: pytest.TempPathFactory, one_group_pair: Path) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("e1")
     report = base / "run"
-    proc = smis("run", "--deviations", str(DEVIATIONS / "e1-failover-splitting.yaml"), "--report-dir", str(report),
-                cwd=base)  # fmt: skip
+    proc = smis("run", "--config", str(one_group_pair), "--deviations", str(DEVIATIONS / "e1-failover-splitting.yaml"),
+                "--report-dir", str(report), cwd=base)  # fmt: skip
     assert proc.returncode == 1, output(proc)  # not conformant: T107-02
     yield report
 
