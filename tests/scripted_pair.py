@@ -241,3 +241,14 @@ def scripted(actions: tuple[str, ...] = ("primary_down", "primary_up"), **config
     handles = {k: Handle(k, ScriptedCli(pair, k), GROUP[k]) for k in pair.arrays}
     return {"pair": pair, "timeline": timeline, "poller": poller, "actions": ScriptedActions(pair, actions),
             "handles": handles, "config": config}  # fmt: skip
+
+
+def someone_stops_the_group(s: dict[str, Any], after: float) -> None:
+    """Another operator stops the group on both arrays once `after` seconds of run time have passed."""
+
+    def other_operator(now: float) -> None:
+        if now > after:
+            for key in ("primary", "secondary"):
+                s["pair"].set(key, status="Stopped", sync="Stopped")
+
+    s["poller"].before_sample.append(other_operator)

@@ -10,7 +10,7 @@ from harness.checkpoints import Checkpoints
 from harness.interference import CHANGED_UNDER
 from harness.spec import load_spec
 from harness.verdicts import Expectation, Verdict
-from tests.scripted_pair import ScriptedPair, scripted
+from tests.scripted_pair import ScriptedPair, scripted, someone_stops_the_group
 from tests.test_driver import driver_for
 
 SPEC = load_spec()
@@ -87,12 +87,7 @@ def test_someone_else_stopping_the_group_mid_row_is_error_and_later_rows_are_not
     s = scripted()
     checkpoints = checkpoints_for(s, provider=lambda pair: None)
 
-    def other_operator(now: float) -> None:
-        if now > 0.3:  # after the row's first sample, before it settles
-            s["pair"].set("primary", status="Stopped", sync="Stopped")
-            s["pair"].set("secondary", status="Stopped", sync="Stopped")
-
-    s["poller"].before_sample.append(other_operator)
+    someone_stops_the_group(s, after=0.3)  # after the row's first sample, before it settles
     table106 = Expectation.from_row(SPEC.rows["T106-03"], SPEC, array=("primary", "secondary"))
     first = checkpoints.row(table106, "natural", in_progress=False)
     assert first.verdict == Verdict.ERROR and first.reason.startswith(CHANGED_UNDER), first.reason

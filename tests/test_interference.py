@@ -19,6 +19,7 @@ from harness.interference import CHANGED_UNDER, outside_changes
 from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec
 from harness.observation import CliView, CliVolume, Observation
+from tests.test_interruption import _wait_for_sent
 from tests.test_lab_actions import lab_config
 
 
@@ -80,15 +81,6 @@ def _smis() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
 
 
-def _wait_for(path: Path, text: str, proc: subprocess.Popen[str], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if path.exists() and text in path.read_text():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} never appeared in {path.name} (run ended: {proc.poll()})")
-
-
 def _other_operator(info: dict[str, Any], array: str, command: str) -> str:
     a = info["arrays"][array]
     endpoint = SshEndpoint(a["ssh_host"], a["ssh_port"], a["ssh_user"], password=lambda: a["ssh_password"],
@@ -120,7 +112,7 @@ def test_someone_stopping_the_group_mid_row_stops_the_run_with_error_and_nothing
                 env={**_client_env(), **env},
             )  # fmt: skip
             try:
-                _wait_for(out, "T106-03: waiting for", proc)
+                _wait_for_sent(proc, out, "T106-03: waiting for")
                 time.sleep(0.6)
                 _other_operator(info, "primary", f"stoprcopygroup -f {info['groups'][0]}")
                 proc.wait(timeout=180)

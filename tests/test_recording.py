@@ -30,7 +30,7 @@ from harness.redact import MASK, Redactor
 from harness.rejudge import ReplayCli, judge_again
 from harness.spec import load_spec
 from harness.verdicts import Expectation
-from tests.scripted_pair import scripted
+from tests.scripted_pair import scripted, someone_stops_the_group
 from tests.test_checkpoints import checkpoints_for, expectation
 
 SPEC = load_spec()
@@ -216,12 +216,7 @@ def test_someone_else_acting_on_the_pair_is_found_again_from_the_events() -> Non
     s = scripted()
     checkpoints = checkpoints_for(s, provider=lambda pair: None)
 
-    def other_operator(now: float) -> None:
-        if now > 0.3:  # after the row's first sample, before it settles
-            s["pair"].set("primary", status="Stopped", sync="Stopped")
-            s["pair"].set("secondary", status="Stopped", sync="Stopped")
-
-    s["poller"].before_sample.append(other_operator)
+    someone_stops_the_group(s, after=0.3)  # after the row's first sample, before it settles
     table106 = Expectation.from_row(SPEC.rows["T106-03"], SPEC, array=("primary", "secondary"))
     live = checkpoints.row(table106, "natural", in_progress=False)
     assert live.verdict == "error" and "changed under the harness" in live.reason
