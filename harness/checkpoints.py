@@ -91,8 +91,8 @@ class Checkpoints:
 
     def judge(self, exp: Expectation, visit: Visit, in_progress: bool) -> RowResult:
         """The row judged at this visit (`harness.judging.judge_table_row`); `self.judged` says on what."""
-        judging = Judging(exp.row_id, TABLE, exp.array, visit.stage, in_progress, visit.entered_at, visit.window,
-                          visit.error, visit.timeout)  # fmt: skip
+        judging = Judging(exp.row_id, TABLE, exp.array, visit.stage, in_progress, visit.entered_at, visit.entered,
+                          visit.window, visit.error, visit.timeout)  # fmt: skip
         if visit.error or (visit.timeout and not in_progress) or in_progress:
             seen = list(self.timeline.observations)
             result = judge_table_row(exp, judging, seen, self.config.polling.settle_samples)

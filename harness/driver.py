@@ -53,6 +53,7 @@ class StageTimeout(StageError):
 class Visit:
     stage: str
     entered_at: float  # run time from which settled observations count
+    entered: dict[str, float] | None = None  # per array: when the sample that confirmed the stage started
     window: tuple[float, float] | None = None  # the in-progress window (command run time)
     command: CliResult | None = None
     error: str | None = None  # a step failed or could not run: the stage's rows are ERROR
@@ -142,7 +143,7 @@ class Driver:
                     continue
                 self._do(step, visit, during)
                 during = None
-            self._await_entry(leg.target)
+            confirming = self._await_entry(leg.target)
         except StageTimeout as exc:
             return self._lost(visit, leg, exc, arrived_late=leg.steps[-1].kind == "command")
         except (StageError, ActionError, CliError) as exc:
@@ -151,7 +152,9 @@ class Driver:
             ended = self.now()
             self.busy.append((started, ended))
             self.poller.mark("leg", source=leg.source, target=leg.target, start=started, end=ended)
-        visit.entered_at = self.now()
+        # the samples that showed the stage count towards settling it
+        visit.entered = {k: o.t_start for k, o in confirming.items()}
+        visit.entered_at = min(visit.entered.values(), default=self.now())
         if leg.target in LINK_DOWN_STAGES:
             self._probe_entities()
         self.current = PASS_THROUGH.get(leg.target, leg.target)
@@ -200,6 +203,7 @@ class Driver:
         self.progress(f"  {step.kind} action {step.name}")
         evidence = self.actions.run(step.name)
         self.poller.mark(f"{step.kind}_done", name=step.name, evidence=evidence)
+        self.poller.wake()
 
     def _do(self, step: Step, visit: Visit, during: Step | None = None) -> None:
         if step.kind != "command":
@@ -247,21 +251,22 @@ class Driver:
         return result
 
     # ------------------------------------------------------------------ what the arrays show
-    def _await_entry(self, stage: str) -> None:
-        """Wait until the CLI shows the stage's entry condition (fresh samples of every observed array)."""
+    def _await_entry(self, stage: str) -> dict[str, Observation]:
+        """Wait until the CLI shows the stage's entry condition (fresh samples of every observed array);
+        the samples that showed it."""
         since = self.now()
         limit = max(self.config.time_limits.for_stage(time_limit_name(stage)), self.manual_wait)
         self.manual_wait = 0.0
         check = entry_check(stage, self.config.topology)
         waiting: list[str] = []
 
-        def satisfied() -> bool | None:
+        def satisfied() -> dict[str, Observation] | None:
             latest = {k: self.timeline.latest(k, since) for k in self.observed}
             if any(obs is None for obs in latest.values()):
                 waiting[:] = ["a fresh observation of every array"]
                 return None
             waiting[:] = check(latest)
-            return True if not waiting else None
+            return None if waiting else {k: o for k, o in latest.items() if o is not None}
 
         self.display.waiting(f"stage {stage}", 0.0, limit)
 
@@ -269,8 +274,10 @@ class Driver:
             what = "; ".join(waiting) or "the stage's entry condition"
             self.display.waiting(what, elapsed, elapsed + remaining, by=f"stage {stage}")
 
-        if self.poller.wait_for(satisfied, since + limit, heartbeat) is None:
+        confirming: dict[str, Observation] | None = self.poller.wait_for(satisfied, since + limit, heartbeat)
+        if confirming is None:
             raise StageTimeout(f"not seen within {limit:g}s; still waiting for: {'; '.join(waiting)}")
+        return confirming
 
     def fresh_views(self, since: float) -> dict[str, Observation]:
         """One observation of each array taken after `since` (waits up to the default time limit)."""

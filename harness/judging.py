@@ -51,6 +51,7 @@ class Judging:
     stage: str | None = None
     in_progress: bool = False
     entered_at: float | None = None  # run time from which settled observations count
+    entered: Mapping[str, float] | None = None  # per array: when the sample that confirmed the stage started
     window: tuple[float, float] | None = None  # the in-progress window (the command's run time)
     error: str | None = None  # a step failed: the row is ERROR
     timeout: str | None = None  # the stage never arrived: a settled row FAILs
@@ -67,6 +68,7 @@ class Judging:
         data["array"] = list(self.array) if isinstance(self.array, tuple) else self.array
         data["window"] = list(self.window) if self.window else None
         data["observed"] = list(self.observed)
+        data["entered"] = dict(self.entered) if self.entered is not None else None
         return data
 
     @classmethod
@@ -80,6 +82,7 @@ class Judging:
             stage=event.get("stage"),
             in_progress=bool(event.get("in_progress")),
             entered_at=event.get("entered_at"),
+            entered=event.get("entered"),
             window=(float(window[0]), float(window[1])) if window else None,
             error=event.get("error"),
             timeout=event.get("timeout"),
@@ -134,7 +137,8 @@ def judge_table_row(
     if judging.in_progress:
         return judge_window(exp, timeline, judging.window, judging.stage)
     since = judging.entered_at if judging.entered_at is not None else 0.0
-    return judge_settled_at(exp, timeline, since, settle_samples, judging.final if final is None else final,
+    entered = {a: (judging.entered or {}).get(a, since) for a in exp.arrays}
+    return judge_settled_at(exp, timeline, entered, settle_samples, judging.final if final is None else final,
                             judging.stage)  # fmt: skip
 
 
@@ -153,9 +157,15 @@ def judge_window(
 
 
 def judge_settled_at(
-    exp: Expectation, timeline: Timeline, since: float, settle_samples: int, final: bool, stage: str | None
+    exp: Expectation,
+    timeline: Timeline,
+    since: Mapping[str, float],
+    settle_samples: int,
+    final: bool,
+    stage: str | None,
 ) -> RowResult | None:
-    by_array = {a: timeline.of(a, since) for a in exp.arrays}
+    """`since`: per array, the run time from which its samples count."""
+    by_array = {a: timeline.of(a, since[a]) for a in exp.arrays}
     if len(exp.arrays) > 1:
         return judge_each(exp, by_array, settle_samples=settle_samples, final=final, stage=stage)
     return judge_settled(exp, by_array[exp.arrays[0]], settle_samples, final, stage=stage)

@@ -78,6 +78,7 @@ class Poller:
         self._stop = threading.Event()
         self._pace = threading.Condition()  # wakes sleeping threads when a command starts or the poller stops
         self._commands = 0  # commands running now
+        self._wakes = 0  # bumped by wake(): every array samples again at once
         self._threads: list[threading.Thread] = []
         self.recording = recording
 
@@ -108,10 +109,20 @@ class Poller:
         finally:
             with self._pace:
                 self._commands -= 1
+            self.wake()  # what the command did is seen at once, not at the next tick
+
+    def wake(self) -> None:
+        """Every array samples again as soon as its current sample (if any) is done: a command returned, or an
+        event whose effect is expected was sent."""
+        with self._pace:
+            self._wakes += 1
+            self._pace.notify_all()
 
     def _loop(self, probe: ArrayProbe) -> None:
         while not self._stop.is_set():
             started = self.clock()
+            with self._pace:
+                wakes = self._wakes
             with self._capture() as capture:
                 try:
                     observation = self.sample(probe)
@@ -120,7 +131,7 @@ class Poller:
                     if capture is not None:
                         capture.broken = observation.cim_error
             self.record(observation, capture, probe)
-            self._pause(started)
+            self._pause(started, wakes)
 
     def _capture(self) -> AbstractContextManager[Capture | None]:
         return self.recording.capture() if self.recording is not None else nullcontext()
@@ -131,11 +142,12 @@ class Poller:
             capture.enter(phase)
         return capture
 
-    def _pause(self, started: float) -> None:
+    def _pause(self, started: float, wakes: int) -> None:
         """Until the next sample is due: `interval` after the last one started, or `min_gap` while a command
-        runs (a command that starts during the pause shortens it at once)."""
+        runs (a command that starts during the pause shortens it at once); no pause when `wake()` was called
+        since the last sample started."""
         with self._pace:
-            while not self._stop.is_set():
+            while not self._stop.is_set() and self._wakes == wakes:
                 gap = self.min_gap if self._commands else self.interval
                 remaining = started + gap - self.clock()
                 if remaining <= 0:

@@ -99,9 +99,10 @@ def _edges(primary: str, secondary: str) -> dict[str, list[tuple[str, tuple[Step
             ("normal:Stale", (Step("fault", "sync_status_stale"),)),
             ("primary_down", (Step("event", "primary_down"),)),
         ],
-        "normal:Stopped": [(NATURAL, (start,))],
-        "normal:New": [(NATURAL, (start,))],
-        "normal:NotSynced": [(NATURAL, (stop, start))],
+        # direct legs between Table 106 stages, so one pass through them drives no leg twice
+        "normal:Stopped": [(NATURAL, (start,)), ("normal:New", (Step("fault", "sync_status_new"),))],
+        "normal:New": [(NATURAL, (start,)), ("normal:Syncing", (_cmd("start", primary, window=True),))],
+        "normal:NotSynced": [(NATURAL, (stop, start)), ("normal:Stale", (Step("fault", "sync_status_stale"),))],
         "normal:Stale": [(NATURAL, (stop, start))],
         "primary_down": [
             ("failover", (_cmd("failover", secondary, window=True),)),

@@ -211,6 +211,9 @@ class ScriptedPoller:
     def command(self) -> Iterator[None]:
         yield
 
+    def wake(self) -> None:
+        """Nothing to wake: this poller samples whenever something waits."""
+
     def wait_for(self, predicate: Callable[[], Any], deadline: float, heartbeat: Any = None, every: float = 5) -> Any:
         while True:
             result = predicate()

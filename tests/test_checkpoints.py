@@ -48,9 +48,12 @@ def test_a_settled_row_passes_once_settle_samples_agree_after_its_stage_began() 
     assert result.verdict == Verdict.PASS, result.reason
     settle = s["config"].polling.settle_samples
     assert f"settled over {settle} samples" in result.reason and len(result.evidence) == settle
-    stage_mark = next(e for e in s["timeline"].events if e["kind"] == "stage" and e["stage"] == "failover")
+    done = next(e for e in s["timeline"].events if e["kind"] == "command_done")
     judged = [o for o in s["timeline"].observations if o.seq in result.evidence]
-    assert all(o.t_start >= stage_mark["t"] for o in judged)  # nothing from before the stage counts
+    assert all(o.t_start >= done["t"] for o in judged)  # nothing from before the stage counts
+    # the sample that showed the stage had begun is the first one its settling counts
+    first_after = next(o for o in s["timeline"].observations if o.array == judged[0].array and o.t_start >= done["t"])
+    assert judged[0].seq == first_after.seq
 
 
 def test_an_in_progress_row_is_judged_only_from_samples_inside_the_command_window() -> None:

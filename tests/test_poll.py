@@ -225,6 +225,36 @@ def test_while_a_command_runs_samples_follow_back_to_back_and_catch_a_short_tran
     assert len(poller.timeline.of("secondary", idle_from + 0.1, idle_to)) == 0, "after the command: the interval"
 
 
+def test_when_a_command_returns_every_array_is_sampled_at_once_then_at_the_interval() -> None:
+    cli = TransientCli()
+    poller = Poller([probe(ScriptedCim(), cli)], Timeline(), 2.0, time.monotonic(), min_gap=0.5)
+    poller.start()
+    try:
+        _, end = transient(poller, cli, 0.2, as_command=True)
+        time.sleep(0.6)
+        later = poller.now()
+    finally:
+        poller.stop()
+    after = poller.timeline.of("secondary", end, later)
+    assert after and after[0].t_start - end < 0.05, "the command's end is seen at once, not at the next tick"
+    assert after[0].cli is not None and after[0].cli.role == "Secondary"
+    assert len(after) == 1, "then the interval again (2 s)"
+
+
+def test_wake_starts_the_next_sample_at_once() -> None:
+    poller = Poller([probe(ScriptedCim(), ScriptedCli())], Timeline(), 2.0, time.monotonic())
+    poller.start()
+    try:
+        poller.wait_for(lambda: True if poller.timeline.observations else None, poller.now() + 5)
+        woken = poller.now()
+        poller.wake()
+        poller.wait_for(lambda: True if len(poller.timeline.observations) > 1 else None, poller.now() + 5)
+    finally:
+        poller.stop()
+    second = poller.timeline.observations[1]
+    assert second.t_start - woken < 0.05, f"sampled {second.t_start - woken:.3f}s after wake()"
+
+
 def test_min_gap_bounds_how_often_an_array_is_sampled_while_a_command_runs() -> None:
     cli = TransientCli()  # instant samples: only min_gap holds them back
     poller = Poller([probe(ScriptedCim(), cli)], Timeline(), 2.0, time.monotonic(), min_gap=0.1)
