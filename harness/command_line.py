@@ -158,6 +158,18 @@ def _parser() -> argparse.ArgumentParser:
                           "fixtures/deviations/*.yaml; '' or none: no profile, the clean targets only)")  # fmt: skip
     selftest.set_defaults(handler=_selftest)
 
+    bench = commands.add_parser(
+        "bench",
+        help="measure the harness's speed and memory figures against their baselines (bench/README.md)",
+        description="Runs bench/bench_suite.py of a source checkout: every figure of bench/README.md measured "
+        "against its baseline in this one process run; prints a table and, as the last stdout line, one JSON "
+        "object with the figures; writes bench/results/bench-<date>.json. A few minutes; --quick: about two.",
+    )
+    bench.add_argument("--quick", action="store_true", help="small scale, one sample each (proves the bench works)")
+    bench.add_argument("--out", metavar="FILE", help="where the JSON results go (default bench/results/)")
+    bench.add_argument("--keep", metavar="DIR", help="keep the runs' report dirs and logs in DIR")
+    bench.set_defaults(handler=_bench)
+
     mock = commands.add_parser("mock", help="the built-in simulated arrays")
     mock_commands = mock.add_subparsers(title="mock commands")
     serve = mock_commands.add_parser(
@@ -256,6 +268,22 @@ def _run(args: argparse.Namespace) -> int:
         rerun=args.rerun,
     )
     return run_suite(request)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    bench_dir = Path(__file__).resolve().parents[1] / "bench"
+    if not (bench_dir / "bench_suite.py").is_file():
+        print(f"smis-harness bench: needs the bench/ directory of a source checkout (not found at {bench_dir}); "
+              "clone the repository and `pip install -e .` there", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    sys.path.insert(0, str(bench_dir))
+    import bench_suite
+
+    options = ["--quick"] if args.quick else []
+    for name in ("out", "keep"):
+        if getattr(args, name):
+            options += [f"--{name}", getattr(args, name)]
+    return int(bench_suite.main(options))
 
 
 def _selftest(args: argparse.Namespace) -> int:
