@@ -54,6 +54,7 @@ class Figure:
     samples: list[float] = field(default_factory=list)
     baseline: str = ""  # what it is compared with, and that baseline's value
     note: str = ""
+    failed: str = ""  # why it could not be measured (the bench then exits 1)
 
     @property
     def value(self) -> float | None:
@@ -282,8 +283,8 @@ def measure(s: Settings) -> dict[str, Figure]:
         except BenchError as exc:
             s.say(f"{step.__name__}: not measured: {exc}")
             for figure in figures.values():
-                if not figure.samples and not figure.note:
-                    figure.note = f"not measured: {exc}" if _belongs(step, figure) else figure.note
+                if _belongs(step, figure) and not figure.samples:
+                    figure.failed = f"not measured: {exc}"
     return figures
 
 
@@ -310,7 +311,7 @@ def table(figures: dict[str, Figure]) -> list[str]:
         high = max(f.samples) if f.samples else None
         target = f"{f.target[0]} {f.target[1]:g}" if f.target else "-"
         met = {True: "yes", False: "NO", None: "-"}[f.met]
-        extra = "; ".join(x for x in (f.baseline, f.note) if x)
+        extra = "; ".join(x for x in (f.failed, f.baseline, f.note) if x)
         lines.append(f"{f.name:26} {num(f.value)} {num(low)} {num(high)}  {target:8} {met:5} {extra}")
     return lines
 
@@ -335,6 +336,7 @@ def _figure_dict(f: Figure) -> dict[str, Any]:
         "met": f.met,
         "baseline": f.baseline,
         "note": f.note,
+        "failed": f.failed or None,
     }
 
 
@@ -361,7 +363,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n".join(table(figures)))
     print(f"written {out} ({doc['seconds']:.0f} s)", file=sys.stderr)
     print(json.dumps({name: f.value for name, f in figures.items()}))
-    return 0 if all(f.samples or f.note for f in figures.values()) else 1
+    failed = [f.name for f in figures.values() if f.failed]
+    if failed:
+        print(f"bench: not measured: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
