@@ -20,6 +20,8 @@ from typing import Any
 
 from harness.config import TargetConfig
 from harness.config.actions import Events, Faults
+from harness.driver import LINK_DOWN_STAGES
+from harness.stages import StageGraph
 
 Outcome = tuple[bool, Any]  # (done, evidence) or (False, the exception it raised)
 
@@ -30,6 +32,17 @@ class SharedActions:
 
     events: frozenset[str] = frozenset()  # done once for all groups (primary_down, primary_up)
     faults: frozenset[str] = frozenset()  # act on the next command of any group: their legs run one group at a time
+    link_faults: frozenset[str] = frozenset()  # drop the link (recover_fails): done once, the commands concurrent
+
+    @property
+    def once(self) -> frozenset[str]:
+        """Carried out once for every group of a round (`SharedEvents`)."""
+        return self.events | self.link_faults
+
+    @property
+    def in_turns(self) -> frozenset[str]:
+        """Their legs run one group after the other."""
+        return self.faults - self.link_faults
 
 
 def shared_actions(config: TargetConfig, groups: Sequence[str]) -> SharedActions:
@@ -41,7 +54,16 @@ def shared_actions(config: TargetConfig, groups: Sequence[str]) -> SharedActions
     same = {name for name, spec in specs[0].items() if all(s.get(name) == spec for s in specs[1:])}
     if config.is_simulated:  # the simulator's defaults for what the file leaves out act on the arrays too
         same |= {name for name in config.action_names() if name not in specs[0] and not _names_group(name)}
-    return SharedActions(frozenset(same & set(Events.model_fields)), frozenset(same & set(Faults.model_fields)))
+    faults = frozenset(same & set(Faults.model_fields))
+    return SharedActions(frozenset(same & set(Events.model_fields)), faults, faults & _link_faults())
+
+
+def _link_faults() -> frozenset[str]:
+    """Faults whose stage is one of a lost link (`recover_failed`: the link drops while recover runs): what they
+    do acts on every group's link, so the groups' commands run together after it, and each sees it fail."""
+    edges = StageGraph().edges
+    return frozenset(s.name for legs in edges.values() for target, steps in legs for s in steps
+                     if s.kind == "fault" and target in LINK_DOWN_STAGES)  # fmt: skip
 
 
 def _names_group(name: str) -> bool:

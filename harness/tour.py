@@ -5,8 +5,9 @@ Each group keeps its own `harness.run.Run` (connections, poller, timeline, drive
 takes them through each row together: each group's driver in its own thread, so the groups' commands run
 concurrently (each in-progress row judged on its own command's window), while an event that acts on the
 arrays (`harness.shared_events`) is carried out once, when every group of the round has come to it.
-A row whose legs need a fault that names no group ("the next recover fails") is driven one group after
-the other. A group whose leg fails has its own rows ERROR/FAIL; the others go on.
+A row whose legs need a fault that names no group ("the next restore fails") is driven one group after
+the other; a fault that drops the link for every group (recover_fails) is done once, like an event.
+A group whose leg fails has its own rows ERROR/FAIL; the others go on.
 
 What the tour does to the pair for other groups counts as the harness's own doing for every group it
 affects: a shared event (or a turn of another group) that a group did not wait for is added to that
@@ -94,7 +95,8 @@ class Tour:
             return self
         self.shared = shared_actions(self.runs[self.groups[0]].config, self.groups)
         self.progress(f"one tour for groups {', '.join(self.groups)}: commands per group, "
-                      f"{_names(self.shared.events)} once for all groups")  # fmt: skip
+                      f"{_names(self.shared.once)} once for all groups, legs with {_names(self.shared.in_turns)} "
+                      "one group after the other")  # fmt: skip
         self._round(lambda run: run.start(), concurrent=True)
         return self
 
@@ -113,7 +115,7 @@ class Tour:
         return None
 
     def _wrap(self, group: str, runner: Any) -> GroupActions:
-        return GroupActions(runner, group, self.shared.events, self.events)
+        return GroupActions(runner, group, self.shared.once, self.events)
 
     # ------------------------------------------------------------------ rows
     def table_row(self, row_id: str) -> RowResult:
@@ -134,7 +136,7 @@ class Tour:
     def _needs_turns(self, row_id: str) -> bool:
         """A leg on the way to the row's stage needs a fault that names no group: one group after the other."""
         row = load_spec().rows[row_id]
-        if not self.shared.faults or row.table not in ("table106", "table107"):
+        if not self.shared.in_turns or row.table not in ("table106", "table107"):
             return False
         stage = row_stage(row)
         for run in self.runs.values():
@@ -147,7 +149,7 @@ class Tour:
                 legs = driver.graph.plan(driver.current, stage)
             except NoPath:
                 continue
-            if any(s.kind == "fault" and s.name in self.shared.faults for leg in legs for s in leg.steps):
+            if any(s.kind == "fault" and s.name in self.shared.in_turns for leg in legs for s in leg.steps):
                 return True
         return False
 
