@@ -23,6 +23,7 @@ from harness.report_dir import ReportDirError, prepare_report_dir
 from harness.rerun import RerunError, rerun_plan
 from harness.spec import Row, load_spec
 from harness.stages import NATURAL, NoPath, StageGraph, row_stage, tour_key
+from harness.tour import tour_plan
 
 # pytest's verbosity asked for after `--`: its own output is shown (otherwise only the console's)
 PYTEST_VERBOSE = re.compile(r"-v+|--verbose|--verbosity(=.*)?")
@@ -197,8 +198,8 @@ def print_plan(target: TargetConfig, request: RunRequest) -> None:
     group = target.groups[0] if target.groups else "<group>"
     names = {"primary": group, "secondary": f"{group}.r<primary system id>"}
     print(f"plan for group {group} ({target.topology}, {'simulated' if target.is_simulated else 'real'} arrays):")
-    if len(target.groups) > 1:
-        print(f"  then the same tour for group {', then '.join(target.groups[1:])}, one group after the other")
+    for line in tour_plan(target):
+        print(f"  {line}")
     current = NATURAL
     disruptive_ok = target.disruptive_allowed(request.allow_disruptive)
     for stage, ids in stages:

@@ -254,6 +254,25 @@ class Tour:
         return own
 
 
+def tour_plan(config: TargetConfig) -> list[str]:
+    """What the dry-run plan says of a shared tour (nothing for one group)."""
+    groups = list(config.groups)
+    if len(groups) < 2:
+        return []
+    shared = shared_actions(config, groups)
+    lines = [f"groups {', '.join(groups)} share this one tour on one pair, each judged on its own observations:",
+             "  each command below is sent for every group at once (its own group name; in-progress rows judged "
+             "on their own command's window)",
+             f"  done once for all groups: {_names(shared.once)}"]  # fmt: skip
+    if shared.in_turns:
+        lines.append(f"  legs with {_names(shared.in_turns)} (no group named: it acts on the next command) run one "
+                     "group after the other")  # fmt: skip
+    per_group = sorted(set(config.action_names()) - shared.faults - shared.events)
+    if per_group:
+        lines.append(f"  run for each group: {', '.join(per_group)}")
+    return lines
+
+
 def _join_all(threads: list[threading.Thread]) -> None:
     """Start and join every thread; an interrupt waits for them all (no group is left driving alone)."""
     for thread in threads:
