@@ -34,6 +34,8 @@ from harness.verdicts import Expectation
 from harness.verdicts import skipped as skipped_result
 
 Progress = Callable[[str], None]
+WrapActions = Callable[[str, ActionRunner], Any]
+"""A group's action runner as its driver sees it (a shared tour: events done once for every group)."""
 DISRUPTIVE = ("disruptive: runs only with `safety: disruptive: true` in the config and --allow-disruptive on the "
               "command line")  # fmt: skip
 
@@ -55,6 +57,7 @@ class RunContext:
     t0: float = field(default_factory=time.monotonic)
     seq: Iterator[int] = field(default_factory=itertools.count)
     recording: Recording | None = None  # every CIM operation and sample, for re-judging (harness.recording)
+    wrap_actions: WrapActions | None = None  # a shared tour's (harness.tour); None: the group's runner as is
 
 
 class Journey:
@@ -102,6 +105,8 @@ class Journey:
             Control(control.url, control.token.get_secret_value()) if control else None,
             tell_operator=self.progress,  # to the terminal, past pytest's capture (a manual action's prompt)
         )
+        if self.ctx.wrap_actions is not None:
+            actions = self.ctx.wrap_actions(self.group, actions)
         polling = self.config.polling
         self.poller = Poller(self._probes(connections), self.timeline, polling.interval, self.clock.t0,
                              sink=self.ctx.observation_sink, seq=self.ctx.seq, group=self.group,

@@ -23,6 +23,7 @@ from harness.run import Run
 from harness.spec import ROW_ID, load_spec
 from harness.stages import tour_key
 from harness.steps.outcomes import failures, mark_step_failed
+from harness.tour import Tour
 
 PLUGIN = pytest.StashKey["HarnessPlugin"]()
 ROW = pytest.StashKey[str]()
@@ -38,6 +39,7 @@ class HarnessPlugin:
         report_dir: Path | None = None,
         allow_disruptive: bool = False,
         group: str | None = None,
+        groups: list[str] | None = None,
         interrupts: Interrupts | None = None,
         manifest_extra: dict[str, Any] | None = None,
         console: Console | None = None,
@@ -49,9 +51,10 @@ class HarnessPlugin:
         self.manifest_extra = manifest_extra or {}
         self.interrupts = interrupts or Interrupts()
         self.group = group
+        self.groups = groups or []  # several: one tour for all of them (harness.tour), files per group
         self.report_dir = report_dir
         self.allow_disruptive = allow_disruptive
-        self.run: Run | None = None
+        self.run: Run | Tour | None = None
         self.pytest_config: pytest.Config | None = None
         self.document: dict[str, Any] | None = None
         self.exit_code: int | None = None
@@ -100,20 +103,19 @@ class HarnessPlugin:
             reporter.write_line(text)
             reporter.flush()  # as they happen: stdout to a pipe or file is block-buffered
 
-    def start(self) -> Run:
+    def start(self) -> Run | Tour:
         if self.run is None:
-            assert self.target is not None and self.report_dir is not None
-            self.run = Run(
-                self.target,
-                report_dir=self.report_dir,
-                allow_disruptive=self.allow_disruptive,
-                group=self.group,
-                progress=self.progress,
-                display=self.console,
-                manifest_extra=self.manifest_extra,
-            )
+            self.run = self._new_run()
             self.run.start()
         return self.run
+
+    def _new_run(self) -> Run | Tour:
+        assert self.target is not None and self.report_dir is not None
+        if len(self.groups) > 1:
+            return Tour(self.target, self.groups, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive,
+                        progress=self.progress, display=self.console, manifest_extra=self.manifest_extra)  # fmt: skip
+        return Run(self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive, group=self.group,
+                   progress=self.progress, display=self.console, manifest_extra=self.manifest_extra)  # fmt: skip
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         """Each row's test carries its row id as a marker (selection: `-m T107-02`, `smis-harness run T107-02`)."""
@@ -217,10 +219,7 @@ class HarnessPlugin:
         if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
             self.scope.problems.append("pytest stopped with an internal error")
         if self.run is None and (self.scope.selected or self.scope.problems):
-            assert self.target is not None and self.report_dir is not None
-            self.run = Run(self.target, report_dir=self.report_dir, allow_disruptive=self.allow_disruptive,
-                           group=self.group, progress=self.progress, display=self.console,
-                           manifest_extra=self.manifest_extra)  # fmt: skip
+            self.run = self._new_run()
         if self.run is not None:
             self.document = self.run.finish(self.scope, self.interrupts)
             self.exit_code = int(self.document["exit_code"])
@@ -234,7 +233,7 @@ def item_row_id(item: pytest.Item) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def harness_run(request: pytest.FixtureRequest) -> Run:
+def harness_run(request: pytest.FixtureRequest) -> Run | Tour:
     return request.config.stash[PLUGIN].start()
 
 

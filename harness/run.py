@@ -1,6 +1,6 @@
 """A run: the simulated arrays (if the target is simulated), the journey of the group under test, and
-the result files. Several groups are several runs, one after the other (`harness.run_command`): each group
-makes its own tour of the DR sequence, as events like "primary down" act on every group of an array.
+the result files. Several groups under test on one pair are one run per group sharing one tour
+(`harness.tour`): one simulated pair, one array lock, the same run clock, events done once for all groups.
 
 Two runs in one process do not interfere: nothing here is global.
 """
@@ -20,7 +20,7 @@ from harness.config import ArrayConfig, ConfigError, TargetConfig
 from harness.console import Display, LineDisplay
 from harness.deviation_format import DeviationError
 from harness.interrupts import Interrupts, SecondInterrupt
-from harness.journey import Journey, Progress, RunContext, stderr_progress
+from harness.journey import Journey, Progress, RunContext, WrapActions, stderr_progress
 from harness.lock import ArrayInUse, ArrayLocks, holder_info
 from harness.overall import UNDECIDED
 from harness.recording import Recording
@@ -47,6 +47,8 @@ class Run:
         progress: Progress = stderr_progress,
         manifest_extra: dict[str, Any] | None = None,
         display: Display | None = None,
+        t0: float | None = None,
+        wrap_actions: WrapActions | None = None,
     ) -> None:
         self.config = config
         self.manifest_extra = manifest_extra or {}
@@ -56,20 +58,22 @@ class Run:
         self.display: Display = display or LineDisplay(self.progress)  # rows and waits (harness.console)
         self.allow_disruptive = config.disruptive_allowed(allow_disruptive)
         self.results = results_io.ResultsWriter(report_dir, Redactor(self._secrets()))
-        self.t0 = time.monotonic()
+        self.t0 = time.monotonic() if t0 is None else t0  # a shared tour's groups share one run clock
+        self.wrap_actions = wrap_actions  # a shared tour's: events done once for every group (harness.tour)
         # always on: every CIM operation and sample, so the run can be judged again offline (smis-harness rejudge)
         self.recording = Recording(self.results.write_recording, self.t0)
         self.transcript = Transcript(sink=self.results.write_transcript, observer=self.recording.note)
         self.sim: Any = None
+        self.owns_sim = True  # False: a shared tour's simulated pair, started and stopped by the tour
         self.journey: Journey | None = None
         self.setup_error: str | None = None
-        self.locks = ArrayLocks()
+        self.locks: ArrayLocks | None = ArrayLocks()  # None: a shared tour holds the arrays' locks
         self.started_wall = results_io.now_iso()
 
     def start(self) -> None:
         """Start the simulated arrays if the target is simulated, then the group's journey."""
         try:
-            if self.config.is_simulated:
+            if self.config.is_simulated and self.sim is None:
                 self._start_simulator()
         except (ConfigError, DeviationError, OSError) as exc:
             self.setup_error = f"the simulated arrays did not start: {exc}"
@@ -86,6 +90,7 @@ class Run:
             display=self.display,
             t0=self.t0,
             recording=self.recording,
+            wrap_actions=self.wrap_actions,
         )
         self.group = self.group or self.config.groups[0]
         self.journey = Journey(ctx, self.group)
@@ -93,29 +98,25 @@ class Run:
         self.setup_error = self.journey.setup_error
 
     def _lock_arrays(self) -> bool:
-        """A disruptive run against real arrays holds one lock per array (`harness.lock`)."""
-        if not self.allow_disruptive or self.config.is_simulated:
+        """A disruptive run against real arrays holds one lock per array (`harness.lock`); a shared tour's
+        groups have it from the tour (`locks` None)."""
+        if not self.allow_disruptive or self.config.is_simulated or self.locks is None:
             return True
-        arrays = [(key, array_id(self.config.array(key))) for key in self.config.array_keys]
-        try:
-            self.locks.acquire(arrays, holder_info(self.report_dir))
-        except ArrayInUse as exc:
-            self.setup_error = str(exc)
-            self.progress(f"smis-harness: {exc}")
-            return False
-        return True
+        self.setup_error = lock_arrays(self.config, self.locks, self.report_dir)
+        if self.setup_error:
+            self.progress(f"smis-harness: {self.setup_error}")
+        return self.setup_error is None
 
     def _start_simulator(self) -> None:
-        from harness.mock.service import SimulatedArrays
-
-        options = self.config.simulated
-        assert options is not None
-        self.sim = SimulatedArrays(
-            options.world_spec(self.config.topology), deviations=options.load_deviations(), tls=options.tls
-        ).start()
-        self.config = self.config.with_simulated_arrays(self.sim.describe())
-        self.results.redactor = Redactor(self._secrets())
+        self.use_simulator(start_simulator(self.config))
+        self.owns_sim = True
         self.progress(f"started simulated {self.config.topology} on loopback")
+
+    def use_simulator(self, sim: Any) -> None:
+        """Run on these simulated arrays (a shared tour's: the tour stops them, and holds no lock for them)."""
+        self.sim, self.owns_sim = sim, False
+        self.config = self.config.with_simulated_arrays(sim.describe())
+        self.results.redactor = Redactor(self._secrets())
 
     def progress(self, text: str) -> None:
         """Progress lines reach the terminal redacted, like every other output."""
@@ -188,8 +189,9 @@ class Run:
                 self._teardown(self.journey, interrupts)
         finally:
             interrupts.writing = True
-            self.locks.release()
-            if self.sim is not None:
+            if self.locks is not None:
+                self.locks.release()
+            if self.sim is not None and self.owns_sim:
                 self.sim.stop()
             self.recording.close()  # what is still queued is written before the result files close
         journey = self.journey
@@ -205,7 +207,7 @@ class Run:
 
     def _teardown(self, journey: Journey, interrupts: Interrupts) -> None:
         try:
-            if interrupts.skipped_teardown:
+            if interrupts.skipped_teardown and not journey.torn_down:
                 raise SecondInterrupt
             journey.teardown()
         except KeyboardInterrupt:
@@ -249,6 +251,26 @@ class Run:
             "warnings": self.config.transport_warnings(),
             **self.manifest_extra,
         }
+
+
+def start_simulator(config: TargetConfig) -> Any:
+    """The target's simulated arrays, started (`harness.mock.service`)."""
+    from harness.mock.service import SimulatedArrays
+
+    options = config.simulated
+    assert options is not None
+    return SimulatedArrays(options.world_spec(config.topology), deviations=options.load_deviations(),
+                           tls=options.tls).start()  # fmt: skip
+
+
+def lock_arrays(config: TargetConfig, locks: ArrayLocks, report_dir: Path) -> str | None:
+    """One lock per array of the target (`harness.lock`); why not, if another run holds one."""
+    arrays = [(key, array_id(config.array(key))) for key in config.array_keys]
+    try:
+        locks.acquire(arrays, holder_info(report_dir))
+    except ArrayInUse as exc:
+        return str(exc)
+    return None
 
 
 def array_id(array: ArrayConfig) -> str:

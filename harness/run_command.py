@@ -15,15 +15,15 @@ from harness.config import ConfigError, TargetConfig, builtin_config, load_confi
 from harness.console import Console
 from harness.deviation_format import DeviationError, load_deviations
 from harness.interrupts import Interrupts
-from harness.overall import EXIT_CODES, EXIT_NOT_NATURAL, EXIT_SIGNALS, EXIT_USAGE
+from harness.overall import EXIT_CODES, EXIT_USAGE
 from harness.poll import transient_checks, window_rows
 from harness.report import render_after_run
 from harness.report.junit import add_overall_verdict
 from harness.report_dir import ReportDirError, prepare_report_dir
 from harness.rerun import RerunError, rerun_plan
-from harness.result_files import merge_group_runs
 from harness.spec import Row, load_spec
 from harness.stages import NATURAL, NoPath, StageGraph, row_stage, tour_key
+from harness.tour import tour_plan
 
 # pytest's verbosity asked for after `--`: its own output is shown (otherwise only the console's)
 PYTEST_VERBOSE = re.compile(r"-v+|--verbose|--verbosity(=.*)?")
@@ -118,30 +118,21 @@ def _unknown_selection(select: list[str]) -> list[str]:
 
 
 def _pytest(target: TargetConfig, request: RunRequest, report_dir: Path, console: Console) -> int:
-    """One pytest session per group under test, one after the other (each group tours the DR sequence
-    on its own: events such as "primary down" act on every group of the array)."""
-    groups: list[str | None] = list(target.groups) or [None]
-    if len(groups) == 1:
-        return _session(target, request, report_dir, groups[0], console)
-    codes = {}
-    for group in groups:
-        assert group is not None
-        print(f"== group {group} ==", file=sys.stderr, flush=True)
-        codes[group] = _session(target, request, report_dir / group, group, console, last=False)
-        if codes[group] in EXIT_SIGNALS.values() or codes[group] == EXIT_NOT_NATURAL:
-            print(f"stopping: group {group} ended with exit code {codes[group]}; later groups not run",
-                  file=sys.stderr, flush=True)  # fmt: skip
-            break
-    if any(code == EXIT_USAGE for code in codes.values()):
-        return EXIT_USAGE
-    document = merge_group_runs(report_dir, {g: report_dir / g for g in codes})
-    render_after_run(report_dir)
-    console.finish(document, f"results (all groups): {report_dir / 'results.json'}")
-    return int(document["exit_code"])
+    """One pytest session: one group, or several sharing one tour of the pair (`harness.tour`: commands per
+    group, events once), each group's files in its own directory and the results merged."""
+    groups = list(target.groups)
+    if len(groups) > 1:
+        return _session(target, request, report_dir, None, console, groups)
+    return _session(target, request, report_dir, groups[0] if groups else None, console)
 
 
 def _session(
-    target: TargetConfig, request: RunRequest, report_dir: Path, group: str | None, console: Console, last: bool = True
+    target: TargetConfig,
+    request: RunRequest,
+    report_dir: Path,
+    group: str | None,
+    console: Console,
+    groups: list[str] | None = None,
 ) -> int:
     import pytest
 
@@ -150,7 +141,8 @@ def _session(
     report_dir.mkdir(parents=True, exist_ok=True)
     interrupts = Interrupts()
     plugin = HarnessPlugin(target, report_dir=report_dir, allow_disruptive=request.allow_disruptive, group=group,
-                           interrupts=interrupts, manifest_extra=request.manifest_extra, console=console)  # fmt: skip
+                           groups=groups, interrupts=interrupts, manifest_extra=request.manifest_extra,
+                           console=console)  # fmt: skip
     args = [
         *PYTEST_PLUGINS,
         "--pyargs",
@@ -173,15 +165,14 @@ def _session(
         return EXIT_CODES["error"]
     assert plugin.run is not None
     add_overall_verdict(report_dir / "junit.xml", plugin.document, plugin.run.redactor)
+    for each in groups or []:
+        render_after_run(report_dir / each)  # each group's own report, then the merged one
     render_after_run(report_dir)
     if request.on_finished is not None:
         request.on_finished(report_dir)
     # the console's last line is the overall verdict, as results.json, the report and junit.xml say it
-    where = f"results: {report_dir / 'results.json'}"
-    if last:
-        console.finish(plugin.document, where)  # the verdict table, then the headline
-    else:
-        console.headline(where, plugin.document["headline"])  # one group of several: the table comes at the end
+    where = f"results{' (all groups)' if groups else ''}: {report_dir / 'results.json'}"
+    console.finish(plugin.document, where)  # the verdict table, then the headline
     assert plugin.exit_code is not None
     return plugin.exit_code
 
@@ -207,8 +198,8 @@ def print_plan(target: TargetConfig, request: RunRequest) -> None:
     group = target.groups[0] if target.groups else "<group>"
     names = {"primary": group, "secondary": f"{group}.r<primary system id>"}
     print(f"plan for group {group} ({target.topology}, {'simulated' if target.is_simulated else 'real'} arrays):")
-    if len(target.groups) > 1:
-        print(f"  then the same tour for group {', then '.join(target.groups[1:])}, one group after the other")
+    for line in tour_plan(target):
+        print(f"  {line}")
     current = NATURAL
     disruptive_ok = target.disruptive_allowed(request.allow_disruptive)
     for stage, ids in stages:

@@ -37,7 +37,7 @@ ONE_GROUP = "rcg_sync_0"
 def one_group_pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default simulated pair (fixtures/mock-pair.yaml) with one group under test, rcg_sync_0: a run
     whose files (transcript.jsonl, junit.xml, ...) and console are those of one group's run. The default
-    itself tours rcg_sync_0 and rcg_periodic_1 one after the other (per-group directories, merged rows)."""
+    itself tours rcg_sync_0 and rcg_periodic_1 together, in one tour (per-group directories, merged rows)."""
     document = yaml.safe_load((Path(__file__).resolve().parents[1] / "fixtures" / "mock-pair.yaml").read_text())
     document["groups"] = [ONE_GROUP]
     path = tmp_path_factory.mktemp("targets") / "mock-pair-one-group.yaml"

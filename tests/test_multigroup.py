@@ -1,4 +1,4 @@
-"""Several groups under test: each tours the DR sequence in its own session; results merge per row."""
+"""Several groups under test: one tour of the DR sequence for all of them (harness.tour); results merge per row."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from pytest_bdd import given, parsers, then
 from harness.results import RowResult
 from harness.run import Run
 from harness.steps.outcomes import assert_cells, assert_verdict, decided
+from harness.tour import Tour
 
 SLD_BACKUP = ("sync_secondary", "periodic_secondary")
 PAIR = ("primary", "secondary")
@@ -22,7 +23,7 @@ PAIR = ("primary", "secondary")
 
 # ---------------------------------------------------------------- Table 107
 @given(parsers.parse('the remote-copy pair has reached stage "{stage}" ({when})'), target_fixture="row_result")
-def _reach(request: pytest.FixtureRequest, harness_run: Run, row_id: str) -> RowResult:
+def _reach(request: pytest.FixtureRequest, harness_run: Run | Tour, row_id: str) -> RowResult:
     return decided(request, harness_run.table_row(row_id))
 
 
@@ -44,7 +45,7 @@ def _cim_values(request: pytest.FixtureRequest, row_result: RowResult, array: st
 # ---------------------------------------------------------------- Table 106
 @given(parsers.parse('the remote-copy pair is in normal operation with volumes "{status}"'),
        target_fixture="row_result")  # fmt: skip
-def _normal(request: pytest.FixtureRequest, harness_run: Run, row_id: str) -> RowResult:
+def _normal(request: pytest.FixtureRequest, harness_run: Run | Tour, row_id: str) -> RowResult:
     return decided(request, harness_run.table_row(row_id))
 
 
@@ -64,7 +65,7 @@ def _every_cim(request: pytest.FixtureRequest, row_result: RowResult) -> None:
 
 # ---------------------------------------------------------------- SLD
 @given("an SLD trio in normal operation", target_fixture="row_result")
-def _sld(request: pytest.FixtureRequest, harness_run: Run, row_id: str) -> RowResult:
+def _sld(request: pytest.FixtureRequest, harness_run: Run | Tour, row_id: str) -> RowResult:
     return decided(request, harness_run.table_row(row_id))
 
 
@@ -93,12 +94,12 @@ def _sld_cli(row_result: RowResult) -> None:
 
 # ---------------------------------------------------------------- rules
 @given("the run's observations so far", target_fixture="observations")
-def _observations(harness_run: Run) -> int:
+def _observations(harness_run: Run | Tour) -> int:
     """Every row has been judged (rules come last): the pair is taken back to natural first, so the way back
     is observed too; hands on how many observations the rules will be checked over."""
     return harness_run.observations_so_far()
 
 
 @then(parsers.parse("rule {rule_id} holds on every observation"))
-def _rule(request: pytest.FixtureRequest, harness_run: Run, rule_id: str, observations: int) -> None:
+def _rule(request: pytest.FixtureRequest, harness_run: Run | Tour, rule_id: str, observations: int) -> None:
     assert_verdict(decided(request, harness_run.rule(rule_id)))
