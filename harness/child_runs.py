@@ -64,6 +64,13 @@ class Children:
             signal_child(proc, signum)
         return len(running)
 
+    def pass_on(self, signum: int) -> None:
+        """Signal every running child again (after `interrupt`: a second signal skips their teardown)."""
+        with self._lock:
+            running = list(self._running.values())
+        for proc in running:
+            signal_child(proc, signum)
+
     def run(self, name: str, command: list[str], log: Path) -> Finished:
         """Run `command` to its end (output into `log`); `name` identifies it while it runs."""
         started = time.monotonic()
