@@ -289,9 +289,12 @@ def _restore(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from harness.report.model import ReportError
     from harness.report.render import render_combined, render_run
+    from harness.report.targets import is_targets_run, render_targets_report
 
     try:
-        if len(args.paths) == 1:
+        if len(args.paths) == 1 and is_targets_run(Path(args.paths[0])):
+            path = render_targets_report(Path(args.paths[0]), Path(args.out) if args.out else None)
+        elif len(args.paths) == 1:
             path = render_run(args.paths[0], args.out)
         elif not args.out:
             print("smis-harness report: several run directories make one combined matrix: give --out DIR",

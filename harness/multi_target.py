@@ -216,7 +216,7 @@ class TargetsRun:
                                  "duration_s": round(time.monotonic() - self.started, 3)}  # fmt: skip
         document = merge_documents(runs, interrupted_by=self.children.stopped_by, extra=extra)
         path = write_combined(self.report_dir, document)
-        _render(self.report_dir, runs, document)
+        _render(self.report_dir)
         for run in runs:
             _print_commands_to_run(run)
         print(f"results (all targets): {path}", file=sys.stderr, flush=True)
@@ -259,18 +259,14 @@ def _print_commands_to_run(run: TargetRun) -> None:
                 print(f"  {command}", file=sys.stderr, flush=True)
 
 
-def _render(report_dir: Path, runs: list[TargetRun], document: dict[str, Any]) -> None:
-    """The multi-run matrix over the targets' directories, headed by the combined verdict."""
-    from harness.report.model import is_run_dir
-    from harness.report.render import render_combined
-
-    dirs = [report_dir / r.name for r in runs if is_run_dir(report_dir / r.name)]
-    missing = [r.name for r in runs if not is_run_dir(report_dir / r.name)]
+def _render(report_dir: Path) -> None:
     try:
-        path = render_combined(dirs, report_dir, stated=(document["verdict"], document["headline"]), missing=missing)
+        from harness.report.targets import render_targets_report
+
+        path = render_targets_report(report_dir)
     except Exception as exc:  # the verdicts are on disk already: a report failure must not change them
-        print(f"smis-harness: the combined HTML report could not be written ({type(exc).__name__}: {exc})",
-              file=sys.stderr)  # fmt: skip
+        print(f"smis-harness: the combined HTML report could not be written ({type(exc).__name__}: {exc}); "
+              f"regenerate it with `smis-harness report {report_dir}`", file=sys.stderr)  # fmt: skip
         return
     print(f"report (all targets): {path}", file=sys.stderr, flush=True)
 
