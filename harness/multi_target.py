@@ -207,6 +207,9 @@ class TargetsRun:
             run.decided = _decided(self.report_dir / target.name)
             run.failure = run.failure or f"crashed: {problem}; last output: {last_line(log)}"
         say(f"target {target.name}: {_ending(run)}  ({run.seconds:.1f} s)")
+        if run.document is None and not target.config.is_simulated:
+            say(f"target {target.name}: its arrays may be out of their natural state: see `smis-harness restore "
+                f"--config {target.path} --allow-disruptive`")  # fmt: skip
         return run
 
     def finish(self, runs: list[TargetRun]) -> int:

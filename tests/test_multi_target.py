@@ -291,3 +291,42 @@ def test_the_default_run_covers_every_documented_row_conformant(tmp_path: Path) 
     assert (report / "mock-pair" / "rcg_periodic_1" / "results.json").is_file(), "the pair tours both groups"
     assert proc.stdout.splitlines()[-1] == doc["headline"]
     print(f"default run: {elapsed:.1f} s", file=sys.stderr)
+
+
+def _worker_pid(parent: int, config: Path, timeout: float = 60) -> int:
+    """The pid of the worker `parent` started for `config` (from /proc)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except (OSError, IndexError, ValueError):
+                continue
+            if int(stat[1]) == parent and str(config).encode() in command:
+                return int(entry.name)
+        time.sleep(0.05)
+    raise AssertionError(f"no worker for {config}")
+
+
+def test_a_worker_that_dies_makes_the_run_error_naming_its_target(tmp_path: Path, one_group_pair: Path) -> None:
+    report = tmp_path / "r"
+    proc = subprocess.Popen([*harness_command(), "run", "--config", str(one_group_pair), "--config", str(SLD),
+                             "--report-dir", str(report), "table107", *SLD_IDS], cwd=tmp_path, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)  # fmt: skip
+    transcript = report / "mock-pair-one-group" / "transcript.jsonl"
+    worker = _worker_pid(proc.pid, one_group_pair)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (transcript.exists() and "failover" in transcript.read_text()):
+        time.sleep(0.05)
+    os.kill(worker, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=180)
+    assert proc.returncode == 1, f"{stdout[-3000:]}\n{stderr[-3000:]}"
+    doc = document(report)
+    assert doc["verdict"] == "error" and "target mock-pair-one-group: the run was killed by SIGKILL" in doc["headline"]
+    rows = {r["id"]: r for r in doc["rows"]}
+    assert rows["T107-16"]["verdict"] == "error" and "target mock-pair-one-group" in rows["T107-16"]["reason"]
+    assert rows["SLD-01"]["verdict"] == "pass", "the other target's rows stand"
+    assert any(line.startswith("target mock-pair-one-group: ERROR: the run was killed by SIGKILL")
+               for line in stdout.splitlines()), stdout  # fmt: skip
+    assert 'data-overall="error"' in (report / "index.html").read_text()
