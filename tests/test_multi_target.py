@@ -196,6 +196,8 @@ def test_two_targets_write_one_combined_result_and_report(tmp_path: Path, one_gr
     assert "T106-03" in (report / "mock-pair-one-group.log").read_text()
     again = smis("report", str(report), "--out", str(tmp_path / "again"), cwd=tmp_path, timeout=60)
     assert again.returncode == 0 and 'data-overall="conformant"' in (tmp_path / "again" / "index.html").read_text()
+    rerun = smis("run", "--rerun", str(report), "--report-dir", str(tmp_path / "rerun"), cwd=tmp_path, timeout=60)
+    assert rerun.returncode == 2 and "rerun one target's own directory" in rerun.stderr, output(rerun)
 
 
 def test_the_same_config_twice_is_refused_before_anything_starts(tmp_path: Path, one_group_pair: Path) -> None:
