@@ -58,13 +58,12 @@ def run_targets(request: RunRequest, configs: list[str], jobs: int | None) -> in
     """`smis-harness run` with several `--config`, or none; returns the exit code."""
     try:
         paths = _config_paths(request, configs)
-        if len(paths) == 1:  # a selection only one built-in target can check: today's run of one target
-            return run_suite(replace(request, config=None if paths[0] == builtin_target_file("pair") else
-                                     str(paths[0])))  # fmt: skip
-        targets = load_targets(paths, request)
+        targets = load_targets(paths, request) if len(paths) > 1 else []
     except (TargetsError, ConfigError, DeviationError) as exc:
         print(f"smis-harness run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if len(paths) == 1:  # a selection only one built-in target has rows for: the run of that target alone
+        return run_suite(replace(request, config=None if paths[0] == builtin_target_file("pair") else str(paths[0])))
     try:
         report_dir = prepare_report_dir(request.report_dir, force=request.force, create=not request.dry_run)
     except ReportDirError as exc:
@@ -76,6 +75,9 @@ def run_targets(request: RunRequest, configs: list[str], jobs: int | None) -> in
             print_plan(target.config, request)
         return 0
     assert report_dir is not None
+    for target in targets:  # the workers print them into their logs: the user sees them here
+        for warning in target.config.transport_warnings():
+            print(f"smis-harness run: WARNING: target {target.name}: {warning}", file=sys.stderr, flush=True)
     return TargetsRun(targets, request, report_dir, default_jobs(len(targets), jobs)).run()
 
 
