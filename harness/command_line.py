@@ -51,11 +51,19 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        help="run the conformance suite (default target: the built-in simulated pair)",
-        description="Run the conformance suite. Exit 0: no row FAIL or ERROR; 1: some row FAIL or ERROR; "
-        "2: usage or configuration error. Arguments after `--` go to pytest.",
+        help="run the conformance suite (default: the built-in simulated pair and SLD trio, in parallel)",
+        description="Run the conformance suite. Exit 0: conformant; 1: some row FAIL or ERROR; 2: usage or "
+        "configuration error; 3: incomplete; 4: arrays left out of their natural state. Several --config (or "
+        "none: the built-in simulated pair and SLD trio) run each target in a worker process of its own, each "
+        "into <report-dir>/<target>/, with one combined results.json and report. Arguments after `--` go to "
+        "pytest.",
     )
-    run.add_argument("--config", metavar="FILE", help="target configuration YAML (default: simulated pair)")
+    run.add_argument("--config", metavar="FILE", action="append",
+                     help="target configuration YAML; repeat it for several targets (default: the built-in "
+                          "simulated pair and SLD trio)")  # fmt: skip
+    run.add_argument("--jobs", type=_positive, metavar="N",
+                     help="with several targets: how many run at once (default: one per target, at most one "
+                          "per CPU core)")  # fmt: skip
     run.add_argument("--deviations", metavar="FILE", help="deviations for the built-in simulated arrays")
     run.add_argument(
         "--report-dir",
@@ -256,8 +264,9 @@ def _non_negative(text: str) -> int:
 def _run(args: argparse.Namespace) -> int:
     from harness.run_command import RunRequest, run_suite
 
+    configs: list[str] = args.config or []
     request = RunRequest(
-        config=args.config,
+        config=configs[0] if len(configs) == 1 else None,
         deviations=args.deviations,
         report_dir=args.report_dir,
         allow_disruptive=args.allow_disruptive,
@@ -267,6 +276,10 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args=args.pytest_args,
         rerun=args.rerun,
     )
+    if len(configs) > 1 or (not configs and not args.rerun):
+        from harness.multi_target import run_targets
+
+        return run_targets(request, configs, args.jobs)
     return run_suite(request)
 
 
@@ -304,9 +317,12 @@ def _restore(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from harness.report.model import ReportError
     from harness.report.render import render_combined, render_run
+    from harness.report.targets import is_targets_run, render_targets_report
 
     try:
-        if len(args.paths) == 1:
+        if len(args.paths) == 1 and is_targets_run(Path(args.paths[0])):
+            path = render_targets_report(Path(args.paths[0]), Path(args.out) if args.out else None)
+        elif len(args.paths) == 1:
             path = render_run(args.paths[0], args.out)
         elif not args.out:
             print("smis-harness report: several run directories make one combined matrix: give --out DIR",

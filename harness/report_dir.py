@@ -5,9 +5,10 @@
 - a directory holding anything: refused, so two runs' files never mix (results.jsonl is appended to as
   rows finish, so a reused directory would hold both runs' rows). With `--force` an earlier run in it is
   replaced: its files are deleted first, but only when every entry is one a run writes (the result
-  files, index.html, rerun.json, the recording/ directory, one level of per-group directories holding the same,
-  or the rejudged/ output of `smis-harness rejudge`); anything else there (notes,
-  other tools' files) is never deleted and the directory is refused even with `--force`;
+  files, index.html, rerun.json, the recording/ directory, per-target and per-group directories holding the
+  same with each target's log beside its directory, or the rejudged/ output of `smis-harness rejudge`);
+  anything else there (notes, other tools' files) is never deleted and the directory is refused even
+  with `--force`;
 - a file, or a place the harness cannot create or write: refused.
 
 Without `--report-dir` each run gets a new `reports/<UTC timestamp>` (`-2`, `-3`... when a run of the
@@ -96,7 +97,7 @@ def _check_existing(path: Path, *, force: bool, remove: bool) -> None:
             "(it would mix two runs): give a new directory, leave --report-dir out (reports/<time>), or add "
             "--force to replace an earlier run there"
         )
-    foreign = _foreign(path, entries, nested=True)
+    foreign = _foreign(path, entries, depth=2)
     if foreign:
         listed = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
         raise ReportDirError(
@@ -116,27 +117,34 @@ def _check_existing(path: Path, *, force: bool, remove: bool) -> None:
             ) from None
 
 
-def _foreign(root: Path, entries: list[Path], *, nested: bool) -> list[str]:
+def _foreign(root: Path, entries: list[Path], *, depth: int) -> list[str]:
     """Entries (relative to root) a run does not write: anything but its output files, and below the top
-    level one layer of per-group directories holding only those."""
+    level up to `depth` layers of run directories holding only those (a run of several targets: a directory
+    per target, and per group of a target of several groups), with each target's `<target>.log` beside it."""
     out: list[str] = []
     for entry in entries:
         if entry.is_symlink() or not (entry.is_file() or entry.is_dir()):
             out.append(str(entry.relative_to(root)))
         elif entry.is_file():
-            if entry.name not in RUN_OUTPUTS:
+            if entry.name not in RUN_OUTPUTS and not _target_log(entry):
                 out.append(str(entry.relative_to(root)))
         elif entry.name == RECORDING_DIR:
             out += [str(p.relative_to(root)) for p in sorted(entry.iterdir())
                     if p.is_symlink() or not p.is_file() or p.name not in RECORDING_FILES]  # fmt: skip
-        elif not nested:
+        elif depth == 0:
             out.append(f"{entry.relative_to(root)}/")
         else:
-            try:  # a group's run, or rejudge's output (which holds the groups' of a multi-group run)
-                out += _foreign(root, sorted(entry.iterdir()), nested=entry.name == OUT_DIR)
+            try:  # a target's or a group's run, or rejudge's output (which holds the groups' of a multi-group run)
+                below = depth if entry.name == OUT_DIR else depth - 1
+                out += _foreign(root, sorted(entry.iterdir()), depth=below)
             except OSError:
                 out.append(f"{entry.relative_to(root)}/")
     return out
+
+
+def _target_log(entry: Path) -> bool:
+    """`<target>.log` beside its target's directory (a run of several targets)."""
+    return entry.suffix == ".log" and (entry.parent / entry.stem).is_dir()
 
 
 def _check_creatable(path: Path) -> None:

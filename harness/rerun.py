@@ -75,6 +75,9 @@ def load_earlier(run_dir: Path) -> EarlierRun:
         rows, manifest = document["rows"], document["manifest"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise RerunError(f"{path}: not a results document ({exc})") from None
+    if manifest.get("targets"):
+        names = ", ".join(str(t.get("name")) for t in manifest["targets"] if isinstance(t, dict))
+        raise RerunError(f"{run_dir}: a run of several targets; rerun one target's own directory ({names})")
     if manifest.get("groups"):
         raise RerunError(f"{run_dir}: a run of several groups; rerun one group's own directory "
                          f"({', '.join(manifest['groups'])})")  # fmt: skip

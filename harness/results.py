@@ -98,6 +98,7 @@ class RowResult:
     out_of_scope: str | None = None  # why the row does not count
     recorded_verdict: Verdict | None = None  # the verdict recorded before the row's pytest item broke
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # several groups: group -> verdict, reason, run
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)  # several targets: name -> verdict, reason, ...
 
     def __post_init__(self) -> None:
         self.verdict = Verdict(self.verdict)
@@ -131,6 +132,8 @@ class RowResult:
         out.update({k: v for k, v in scope.items() if v is not None})
         if self.groups:
             out["groups"] = _jsonable(self.groups)
+        if self.targets:
+            out["targets"] = _jsonable(self.targets)
         return out
 
     @classmethod
@@ -158,6 +161,7 @@ class RowResult:
                 out_of_scope=data.get("out_of_scope"),
                 recorded_verdict=None if recorded is None else Verdict(recorded),
                 groups={str(g): dict(v) for g, v in (data.get("groups") or {}).items()},
+                targets={str(t): dict(v) for t, v in (data.get("targets") or {}).items()},
             )
         except (TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"row {data['id']}: not a result row ({exc})") from None

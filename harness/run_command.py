@@ -50,7 +50,7 @@ class RunRequest:
 def run_suite(request: RunRequest) -> int:
     try:
         earlier = rerun_plan(request) if request.rerun else None
-        target = _target(request)
+        target = load_target(request)
         if earlier is not None:
             earlier.check_same_config(target)
     except (ConfigError, DeviationError, RerunError) as exc:
@@ -59,14 +59,9 @@ def run_suite(request: RunRequest) -> int:
     if earlier is not None and not request.select:
         print(f"nothing to rerun: no row of {earlier.run_dir} was FAIL, ERROR, NOT_OBSERVED or undecided")
         return 0
-    refused = _refused_pytest_args(request.pytest_args)
-    if refused:
-        print(f"smis-harness run: {refused}", file=sys.stderr)
-        return EXIT_USAGE
-    unknown = _unknown_selection(request.select)
-    if unknown:
-        print(f"smis-harness run: unknown row id or tag: {', '.join(unknown)} (ids like T107-02, tags "
-              "table106 table107 sld rules)", file=sys.stderr)  # fmt: skip
+    problem = check_selection(request)
+    if problem:
+        print(f"smis-harness run: {problem}", file=sys.stderr)
         return EXIT_USAGE
     try:
         report_dir = prepare_report_dir(request.report_dir, force=request.force, create=not request.dry_run)
@@ -88,7 +83,20 @@ def run_suite(request: RunRequest) -> int:
         console.close()
 
 
-def _target(request: RunRequest) -> TargetConfig:
+def check_selection(request: RunRequest) -> str | None:
+    """What is wrong with the rows and pytest options asked for, or None."""
+    refused = _refused_pytest_args(request.pytest_args)
+    if refused:
+        return refused
+    unknown = _unknown_selection(request.select)
+    if unknown:
+        return (f"unknown row id or tag: {', '.join(unknown)} (ids like T107-02, tags table106 table107 sld "
+                "rules)")  # fmt: skip
+    return None
+
+
+def load_target(request: RunRequest) -> TargetConfig:
+    """The target `request.config` names (default: the built-in simulated pair), with `request.deviations`."""
     for option, value in (("--config", request.config), ("--deviations", request.deviations)):
         if value is not None and not value.strip():
             raise ConfigError(option, f"empty file name; give a file, or leave {option} out")

@@ -23,12 +23,8 @@ The comparison (`judge_run`) is pure: it reads a results.json document and the a
 
 from __future__ import annotations
 
-import contextlib
 import glob as globbing
 import json
-import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -40,14 +36,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from harness.child_runs import (
+    KILL_GRACE,
+    RUN_TIMEOUT,
+    Children,
+    harness_command,
+    last_line,
+    read_results,
+    signals_to,
+)
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-RUN_TIMEOUT = 1200.0
-"""Seconds one `smis-harness run` may take before it is stopped and counted as an error (a two-group
-pair run takes about a minute on the simulated arrays)."""
-KILL_GRACE = 60.0
-"""Seconds a stopped run has to tear down and write its files before it is killed."""
 TARGETS = ("pair", "sld")
 NO_PROFILES = ("", "none", "NONE")
 CAUGHT, MISSED, FALSE_ALARM, FLAKE, ERROR, PASS, OUT = (
@@ -487,18 +488,19 @@ class Runner:
         self.base = base
         self.jobs = jobs
         self.say = say
-        self.stop = threading.Event()
-        self.stopped_by: str | None = None
+        self.children = Children(RUN_TIMEOUT, KILL_GRACE)
         self.lock = threading.Lock()
-        self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.done = 0
+
+    @property
+    def stopped_by(self) -> str | None:
+        return self.children.stopped_by
 
     def command(self, case: Case) -> list[str]:
         config = None
         if case.groups:
             config = with_groups(case.target, case.groups, self.base / "configs" / f"{case.name}.yaml")
-        return [sys.executable, "-m", "harness.command_line", "run", *case.arguments(config), "--report-dir",
-                str(self.base / case.name)]  # fmt: skip
+        return [*harness_command(), "run", *case.arguments(config), "--report-dir", str(self.base / case.name)]
 
     def run_all(self, cases: Sequence[Case]) -> list[RunResult]:
         self.total = len(cases)
@@ -507,53 +509,26 @@ class Runner:
 
     def interrupt(self, signum: int) -> None:
         """Stop launching runs; pass the signal once to each running run (it tears down and writes its files)."""
-        name = signal.Signals(signum).name
-        if self.stop.is_set():
-            return
-        self.stopped_by = name
-        self.stop.set()
-        with self.lock:
-            running = list(self.running.values())
-        self.say(f"selftest: {name}: stopping {len(running)} running run(s); no new run starts")
-        for proc in running:
-            _signal(proc, signum)
+        count = self.children.interrupt(signum)
+        if count is not None:
+            self.say(f"selftest: {self.stopped_by}: stopping {count} running run(s); no new run starts")
 
     def run_one(self, case: Case) -> RunResult:
         command = self.command(case)
         run_dir = self.base / case.name
         log = self.base / f"{case.name}.log"
-        if self.stop.is_set():
+        if self.children.stop.is_set():
             result = judge_run(case, None, None, f"not run: the self-test was interrupted ({self.stopped_by})")
             return self._finish(result, command, None, None, 0.0)
-        started = time.monotonic()
-        failure = None
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True, env={**os.environ, "TERM": "dumb"})  # fmt: skip
-            with self.lock:
-                self.running[case.name] = proc
-            try:
-                code = proc.wait(timeout=RUN_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                failure = f"timed out after {RUN_TIMEOUT:g} s (stopped with SIGTERM)"
-                _signal(proc, signal.SIGTERM)
-                try:
-                    code = proc.wait(timeout=KILL_GRACE)
-                except subprocess.TimeoutExpired:
-                    _signal(proc, signal.SIGKILL)
-                    code = proc.wait()
-            finally:
-                with self.lock:
-                    self.running.pop(case.name, None)
-        if code < 0:
-            failure = failure or f"the run was killed by {signal.Signals(-code).name}"
+        finished = self.children.run(case.name, command, log)
+        failure = finished.failure
         if self.stopped_by and failure is None:
             failure = f"the self-test was interrupted ({self.stopped_by}) while it ran"
-        document, problem = _read_results(run_dir)
+        document, problem = read_results(run_dir)
         if document is None and failure is None:
-            failure = f"crashed: {problem} (exit code {code}); last output: {_last_line(log)}"
-        result = judge_run(case, document, code, failure)
-        return self._finish(result, command, run_dir, log, time.monotonic() - started)
+            failure = f"crashed: {problem} (exit code {finished.code}); last output: {last_line(log)}"
+        result = judge_run(case, document, finished.code, failure)
+        return self._finish(result, command, run_dir, log, finished.seconds)
 
     def _finish(
         self, result: RunResult, command: list[str], run_dir: Path | None, log: Path | None, seconds: float
@@ -566,33 +541,6 @@ class Runner:
         case = result.case
         self.say(f"[{done}/{self.total}] {case.name} ({case.target}): {result.summary()}  ({seconds:.1f} s)")
         return result
-
-
-def _signal(proc: subprocess.Popen[bytes], signum: int) -> None:
-    """Signal a run this self-test started (its own process group: it and what it started)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signum)
-
-
-def _read_results(run_dir: Path) -> tuple[dict[str, Any] | None, str]:
-    path = run_dir / "results.json"
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        return None, "no results.json was written"
-    except (OSError, ValueError) as exc:
-        return None, f"results.json unreadable ({exc})"
-    if not isinstance(document, dict):
-        return None, "results.json is not a JSON object"
-    return document, ""
-
-
-def _last_line(log: Path) -> str:
-    try:
-        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return "(no log)"
-    return _short(lines[-1], 200) if lines else "(nothing printed)"
 
 
 # --------------------------------------------------------------------------- output
@@ -730,15 +678,8 @@ def selftest(options: Options, out: Callable[[str], None] | None = None) -> int:
     say(f"selftest: {len(cases)} runs ({clean} of the clean targets, {len(cases) - clean} profiles), "
         f"at most {options.jobs} at once, into {base}")  # fmt: skip
     runner = Runner(base, options.jobs, say)
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, lambda s, _f: runner.interrupt(s))
-    try:
+    with signals_to(runner.interrupt):
         results = runner.run_all(cases)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     t = totals(results, time.monotonic() - started)
     reason = verdict_reason(results, t, runner.stopped_by)
     doc = document(results, t, options, base, reason, started_at, datetime.now(UTC), runner.stopped_by)

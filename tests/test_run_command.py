@@ -213,6 +213,9 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path) -> None:
     assert positions == sorted(positions), plan
     for row_id in TABLE106 + TABLE107:
         assert row_id in plan, f"the plan does not say where {row_id} is checked\n{plan}"
+    # the default runs the SLD trio beside the pair: its plan follows the pair's
+    sld_plan = plan.find("== target mock-sld")
+    assert plan.find("== target mock-pair") == 0 < sld_plan < plan.find("check SLD-01, SLD-02, SLD-03"), plan
     assert "setrcopygroup" not in plan.replace("on secondary: setrcopygroup", ""), "DR commands go to the secondary"
     # nothing touched: no report directory, no results, nothing started (no simulator start-up, no pytest)
     assert not report.exists()

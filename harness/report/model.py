@@ -617,13 +617,20 @@ class CombinedRow:
 class CombinedView:
     runs: list[RunView]
     rows: list[CombinedRow]
+    stated: str | None = None  # the combined verdict of a run of several targets (its results.json)
+    headline: str = ""
+    missing: list[str] = field(default_factory=list)  # targets that left no run directory to show
 
     @property
     def overall(self) -> str:
-        return worst(r.overall for r in self.runs)
+        """The worst of the runs' verdicts and the stated one: a run missing from the matrix can only lower it."""
+        found = [r.overall for r in self.runs] + ([self.stated] if self.stated else [])
+        return worst(found) if not self.missing else worst([*found, "error"])
 
 
-def build_combined(runs: list[RunView]) -> CombinedView:
+def build_combined(
+    runs: list[RunView], stated: tuple[str, str] | None = None, missing: list[str] | None = None
+) -> CombinedView:
     ids: list[str] = list(load_spec().rows)
     for run in runs:
         ids += [r.id for r in run.rows if r.id not in ids]
@@ -641,5 +648,6 @@ def build_combined(runs: list[RunView]) -> CombinedView:
             detail = "; ".join(f"{c.column} {c.expected} — observed {c.observed}" for c in found.failed_cells)
             cells.append(CombinedCell(found.verdict, detail, found.reason))
         rows.append(CombinedRow(row_id, table, spec_row.text if spec_row else "", cells))
-    return CombinedView(runs, rows)
+    verdict, headline = stated or (None, "")
+    return CombinedView(runs, rows, verdict, headline, list(missing or []))
 

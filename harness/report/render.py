@@ -107,16 +107,24 @@ def render_run(run_dir: Path | str, out_dir: Path | str | None = None) -> Path:
     return path
 
 
-def render_combined_html(views: Sequence[model.RunView]) -> str:
-    combined = model.build_combined(list(views))
+def render_combined_html(
+    views: Sequence[model.RunView], stated: tuple[str, str] | None = None, missing: Sequence[str] = ()
+) -> str:
+    combined = model.build_combined(list(views), stated, list(missing))
     return environment().get_template("combined.j2").render(combined=combined, **_common())
 
 
-def render_combined(run_dirs: Sequence[Path | str], out_dir: Path | str) -> Path:
-    """Write one index.html with every run's rows side by side (rows by runs)."""
+def render_combined(
+    run_dirs: Sequence[Path | str],
+    out_dir: Path | str,
+    stated: tuple[str, str] | None = None,
+    missing: Sequence[str] = (),
+) -> Path:
+    """Write one index.html with every run's rows side by side (rows by runs). A run of several targets
+    gives its combined verdict and headline (`stated`) and the targets that left nothing to show."""
     views = [model.load_view(path, evidence=False) for path in run_dirs]
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     path = target / REPORT_NAME
-    path.write_text(render_combined_html(views), encoding="utf-8")
+    path.write_text(render_combined_html(views, stated, missing), encoding="utf-8")
     return path
