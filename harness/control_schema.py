@@ -41,6 +41,7 @@ class LinkAction(_Action):
 class FailNext(_Action):
     action: Literal["fail_next"]
     operation: Literal["recover", "restore"]
+    group: str | None = None  # only that group's next command (its name on any array); None: any group's
 
 
 class ForceSyncStatus(_Action):

@@ -57,7 +57,10 @@ def test_force_and_reset(world: World) -> None:
 
 def test_fail_next_arms_the_world(world: World) -> None:
     apply_control(world, {"action": "fail_next", "operation": "recover"})
-    assert [op.value for op in world.faults.fail_next] == ["recover"]
+    apply_control(world, {"action": "fail_next", "operation": "restore", "group": "rcg_sync_0"})
+    assert sorted((op.value, group) for op, group in world.faults.fail_next) == [
+        ("recover", None), ("restore", "rcg_sync_0")
+    ]
 
 
 def test_set_durations(world: World) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-from harness.config import builtin_config
+import yaml
+
+from harness.config import builtin_config, load_config
 from harness.shared_events import GroupActions, SharedEvents, shared_actions
 
 GROUPS = ["g1", "g2", "g3"]
@@ -126,8 +129,10 @@ def test_which_actions_act_on_the_arrays() -> None:
     shared = shared_actions(config, list(config.groups))
     assert shared.events == {"primary_down", "primary_up"}
     assert shared.link_faults == {"recover_fails"}, "its failed recover drops every group's link: done once"
-    assert shared.in_turns == {"restore_fails"}, "'the next restore fails': one group after the other"
-    assert not shared.faults & {"sync_status_new", "sync_status_notsynced", "sync_status_stale"}, "they name a group"
+    assert shared.in_turns == set(), "the built-in pair arms each group's own restore failure: no turns"
+    assert not shared.faults & {"sync_status_new", "sync_status_notsynced", "sync_status_stale", "restore_fails"}, (
+        "they name a group"
+    )
     assert not shared_actions(config, [config.groups[0]]).once
 
 
@@ -142,6 +147,14 @@ class Specs:
             "restore_fails": {"kind": "cli", "array": "primary", "command": f"arm-restore-failure {group}"},
             "recover_fails": {"kind": "script", "command": ["drop-link"], "during": 2},
         }
+
+
+def test_a_restore_failure_that_names_no_group_runs_in_turns(tmp_path: Path) -> None:
+    document = yaml.safe_load(Path(builtin_config("pair").source).read_text())
+    document["faults"]["restore_fails"] = {"kind": "simulator", "action": "fail_next", "operation": "restore"}
+    (tmp_path / "pair.yaml").write_text(yaml.safe_dump(document))
+    config = load_config(tmp_path / "pair.yaml")
+    assert shared_actions(config, list(config.groups)).in_turns == {"restore_fails"}, "'the next restore fails'"
 
 
 def test_an_action_that_names_its_group_is_per_group() -> None:

@@ -116,6 +116,29 @@ def test_restore_failure_keeps_reversed_roles_synced(world: World, clock: Manual
     assert state(world, "primary") == ("Secondary-Rev", "Started", ["Synced", "Synced"])
 
 
+def test_a_restore_failure_armed_for_one_group_fails_that_groups_restore_only(clock: ManualClock) -> None:
+    world = build_world(WorldSpec(topology="pair", groups=2, volumes_per_group=1), clock=clock)
+    names = [name for name, _ in world.groups_on("secondary")]
+    world.set_power("primary", False)
+    clock.advance(world.durations.link_detect + 0.01)
+    for name in names:
+        world.failover("secondary", name)
+    clock.advance(world.durations.failover + 0.01)
+    world.set_power("primary", True)
+    for name in names:
+        world.recover("secondary", name)
+    clock.advance(world.durations.recover + 0.01)
+    armed = world.groups_on("primary")[1][0]  # the second group, by its name on the primary
+    world.arm_failure(Operation.RESTORE, armed)
+    for name in names:
+        world.restore("secondary", name)
+    clock.advance(world.durations.restore + 0.01)
+    assert [world.operation_result("secondary", name)[0].ok for name in names] == [True, False]
+    world.restore("secondary", names[1])  # consumed: the next restore of that group succeeds
+    clock.advance(world.durations.restore + 0.01)
+    assert world.operation_result("secondary", names[1])[0].ok
+
+
 def test_refusals_as_on_real_arrays(world: World, clock: ManualClock) -> None:
     sec_group = group_on(world, "secondary")
     with pytest.raises(ArrayCommandError, match="not stopped"):

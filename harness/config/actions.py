@@ -154,6 +154,8 @@ def bind_group(action: Any, group: str) -> Any:
     if isinstance(action, SimForceSyncStatus | SimResetToNew):
         name = group if action.group is None else action.group.replace(GROUP_PLACEHOLDER, group)
         return action.model_copy(update={"group": name})
+    if isinstance(action, SimFailNext) and action.group is not None:  # without `group`: any group's next command
+        return action.model_copy(update={"group": action.group.replace(GROUP_PLACEHOLDER, group)})
     if isinstance(action, CliAction):
         return action.model_copy(update={"command": action.command.replace(GROUP_PLACEHOLDER, group)})
     if isinstance(action, ScriptAction):

@@ -312,7 +312,8 @@ _SIMULATED_EVENTS: dict[str, dict[str, Any]] = {
 }
 _SIMULATED_FAULTS: dict[str, dict[str, Any]] = {
     "recover_fails": {"kind": "simulator", "action": "fail_next", "operation": "recover"},
-    "restore_fails": {"kind": "simulator", "action": "fail_next", "operation": "restore"},
+    # a failed restore acts on its group alone: each group of a shared tour arms its own
+    "restore_fails": {"kind": "simulator", "action": "fail_next", "operation": "restore", "group": "{group}"},
     "sync_status_new": {"kind": "simulator", "action": "reset_to_new", "array": "primary"},
     "sync_status_notsynced": {
         "kind": "simulator",

@@ -11,7 +11,7 @@ Actions (fields):
     array_down   array, scope = "power" (default: servers stop answering too) | "links"
     array_up     array            (power on and reconnect every link of that array)
     link         a, b, up
-    fail_next    operation = "recover" | "restore"
+    fail_next    operation = "recover" | "restore", group (optional: only that group's next command)
     force_sync_status  array, group (name on that array), status = "NotSynced" | "Stale", volume (optional)
     reset_to_new array, group
     set_durations  durations = {name: seconds} (names of world.Durations; finite, > 0, at most a day)
@@ -105,7 +105,7 @@ def _dispatch(world: World, request: Any) -> None:
         case LinkAction():
             world.set_link(request.a, request.b, request.up)
         case FailNext():
-            world.arm_failure(Operation(request.operation))
+            world.arm_failure(Operation(request.operation), request.group)
         case ForceSyncStatus():
             world.force_sync_status(request.array, request.group, SyncStatus(request.status), request.volume)
         case ResetToNew():

@@ -111,7 +111,7 @@ def lab_document(describe: Mapping[str, Any], files: Mapping[str, Path], duratio
         },
         "faults": {
             "recover_fails": script("fail_next", "operation=recover"),
-            "restore_fails": script("fail_next", "operation=restore"),
+            "restore_fails": script("fail_next", "operation=restore", group),
             "sync_status_new": script("reset_to_new", "array=primary", group),
             "sync_status_notsynced": script("force_sync_status", "array=primary", group, "status=NotSynced"),
             "sync_status_stale": script("force_sync_status", "array=primary", group, "status=Stale"),

@@ -219,7 +219,7 @@ class Replication:
 class FaultPlan:
     """Failures armed through the control interface; consumed by the next matching command."""
 
-    fail_next: set[Operation] = field(default_factory=set)
+    fail_next: set[tuple[Operation, str | None]] = field(default_factory=set)  # (operation, group or any)
 
 
 class World:
@@ -435,10 +435,10 @@ class World:
             link.cabled = up
             self._refresh_links()
 
-    def arm_failure(self, operation: Operation) -> None:
-        """Make the next `operation` (recover or restore) fail."""
+    def arm_failure(self, operation: Operation, group: str | None = None) -> None:
+        """Make the next `operation` (recover or restore) fail: of `group` (its name on any array), or of any."""
         with self.lock:
-            self.faults.fail_next.add(operation)
+            self.faults.fail_next.add((operation, group))
 
     def force_sync_status(self, array: str, group: str, status: SyncStatus, volume: str | None = None) -> None:
         """Put volume pairs of a group into a state only a fault produces (NotSynced, Stale)."""
@@ -645,8 +645,11 @@ class World:
 
     def _begin_operation(self, rep: Replication, operation: Operation, array: str) -> None:
         duration = self._duration(operation)
-        will_fail = operation in self.faults.fail_next
-        self.faults.fail_next.discard(operation)
+        names = {rep.name, rep.source.group_name, rep.target.group_name}
+        armed = next((f for f in self.faults.fail_next if f[0] is operation and f[1] in names | {None}), None)
+        will_fail = armed is not None
+        if armed is not None:
+            self.faults.fail_next.discard(armed)
         running = RunningOperation(operation, array, self._now, self._now + duration, will_fail)
         rep.operation = running
         if will_fail and operation is Operation.RECOVER:
