@@ -37,7 +37,7 @@ import threading
 import warnings
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -45,7 +45,7 @@ with warnings.catch_warnings():  # asyncssh names DSA key types at import; crypt
     warnings.simplefilter("ignore", CryptographyDeprecationWarning)
     import asyncssh
 
-from harness.mock.cli_sim import ArrayCLI, CommandResult, SessionEnv
+from harness.mock.cli_sim import CommandResult, Confirm, OutputSink, SessionEnv
 
 log = logging.getLogger("harness.mock.sshd")
 
@@ -53,12 +53,20 @@ TOO_MANY = "Too many local CLI connections."
 _WATCH_INTERVAL = 0.2
 
 
+class CliBackend(Protocol):
+    """What the server runs command lines on: the simulated CLI (`ArrayCLI`), or a recorded run's
+    (harness.mock.replay_serve)."""
+
+    def run(self, command_line: str, *, confirm: Confirm | None = None, session: SessionEnv | None = None,
+            output: OutputSink | None = None, abort: threading.Event | None = None) -> CommandResult: ...  # fmt: skip
+
+
 class ArraySSHServer:
     """One array's SSH endpoint; `start()`/`stop()` or use as a context manager."""
 
     def __init__(
         self,
-        cli_factory: Callable[[], ArrayCLI],
+        cli_factory: Callable[[], CliBackend],
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -412,7 +420,7 @@ class _CLISession(asyncssh.SSHServerSession):
         except concurrent.futures.CancelledError:
             raise EOFError from None
 
-    async def _run(self, cli: ArrayCLI, line: str, env: SessionEnv) -> CommandResult:
+    async def _run(self, cli: CliBackend, line: str, env: SessionEnv) -> CommandResult:
         call = functools.partial(
             cli.run,
             line,
