@@ -367,8 +367,8 @@ def _event_step(event: Mapping[str, Any], later: Sequence[Mapping[str, Any]], co
     kind = event.get("kind")
     if kind == "command":
         what = ("command_done", event.get("command"), event.get("array"))
-        done = [e for e in later if (e.get("kind"), e.get("command"), e.get("array")) == what]
-        ref = str(done[0].get("transcript")) if done else None
+        finished = [e for e in later if (e.get("kind"), e.get("command"), e.get("array")) == what]
+        ref = str(finished[0].get("transcript")) if finished else None
         result = commands.get(ref) if ref else None
         if result is None or ref in used:
             return None
