@@ -92,12 +92,15 @@ class Replay:
         return self.tour.segment_start(self.position) + self._elapsed()
 
     # ------------------------------------------------------------------ requests
-    def cli(self, array: str, command: str) -> CliResult | Step:
-        """A CLI command: a read's recorded result, or the step it performs (`finish_step` waits for it)."""
+    def cli(self, array: str, command: str) -> CliResult | Step | Hangup:
+        """A CLI command: a read's recorded result, the step it performs (`finish_step` waits for it), or a
+        hang-up (the array's CLI was not reachable at this point of the recorded run)."""
         with self._lock:
             self._begin()
             if not is_read(command):
                 return self._step("command", command, array)
+            if not self.available(array, "cli"):
+                return Hangup(f"{array}: the recorded array's CLI did not answer then")
             read = self._pick(array, cli_key(command))
             result = self.tour.recording.transcript[read.ref]
             self._lock.notify_all()
@@ -107,6 +110,8 @@ class Replay:
         """A CIM operation (its `cim_key`): the recorded answer, or a hang-up."""
         with self._lock:
             self._begin()
+            if not self.available(array, "cim"):
+                return Hangup(f"{array}: the recorded provider did not answer then")
             read = self._pick(array, key)
             self._lock.notify_all()
             if read.hangup:

@@ -33,7 +33,7 @@ from harness.mock.control import ControlError, ControlServer
 from harness.mock.replay import Hangup, NotRecorded, Replay
 from harness.mock.replay_tour import Step, Tour, cim_key
 from harness.mock.service import CIM_USER, SSH_USER
-from harness.mock.sshd import ArraySSHServer
+from harness.mock.sshd import ArraySSHServer, Unreachable
 
 REPLAY_ACTION = "replay_step"
 """The control request that performs an event or fault step: {"action": "replay_step", "kind", "name"}."""
@@ -152,6 +152,8 @@ class ReplayCli:
             got = self.replay.cli(self.array, command_line)
         except NotRecorded as exc:
             return _written(CommandResult("", f"Error: {exc}\n", 1), output)
+        if isinstance(got, Hangup):
+            raise Unreachable(got.text)
         if isinstance(got, Step):
             self.replay.finish_step(got, abort)
             got = self.replay.tour.recording.transcript[str(got.ref)]

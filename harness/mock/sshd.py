@@ -53,6 +53,11 @@ TOO_MANY = "Too many local CLI connections."
 _WATCH_INTERVAL = 0.2
 
 
+class Unreachable(Exception):
+    """Raised by a CLI backend whose array is not there for this command: the server drops the connection
+    without an answer, as it does for a powered-off array (harness.mock.replay plays a recorded outage)."""
+
+
 class CliBackend(Protocol):
     """What the server runs command lines on: the simulated CLI (`ArrayCLI`), or a recorded run's
     (harness.mock.replay_serve)."""
@@ -437,6 +442,11 @@ class _CLISession(asyncssh.SSHServerSession):
             result = await self._run(self.owner.cli_factory(), self.command, SessionEnv())
         except asyncio.CancelledError:
             raise
+        except Unreachable as exc:
+            log.debug("dropping the connection to %s: %s", self.owner.system_name, exc)
+            self.abandon()
+            self.conn.abort()
+            return
         except Exception:
             log.exception("command failed on %s", self.owner.system_name)
             self._write("Error: internal error in the simulated CLI\n", stderr=True)
