@@ -344,6 +344,7 @@ def _mock_serve(args: argparse.Namespace) -> int:
 
         return serve_replay(args)
     from harness.deviation_format import DeviationError, load_deviations
+    from harness.mock.lab_config import write_lab_config
     from harness.mock.service import SimulatedArrays
     from harness.world_spec import WorldSpec
 
@@ -377,8 +378,6 @@ def _mock_serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     def write(path: Path) -> list[Path]:
-        from harness.mock.lab_config import write_lab_config
-
         return write_lab_config(path, sim.describe(), sim.world.durations)
 
     return serve_until_signal(sim.describe, sim.stop, args.write_config, write)

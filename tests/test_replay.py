@@ -131,6 +131,8 @@ def test_a_replayed_run_gives_the_recorded_verdicts_values_and_steps(recorded: P
     assert "settled over 3 samples" in after["T107-03"]["reason"]
     recorded_steps = _steps(recorded)
     assert _steps(again) == recorded_steps and any("failover" in s for s in recorded_steps)
+    for command, took_then in _durations(recorded).items():  # a replayed command takes its recorded time
+        assert _durations(again)[command] >= took_then - 0.05, (command, took_then, _durations(again))
     print(f"replay + run took {took:.1f} s")
 
 
@@ -139,6 +141,14 @@ def _values(row: dict[str, Any]) -> tuple[str, str]:
     observed = {k: v for k, v in (row.get("observed") or {}).items() if k != "seq"}
     cells = sorted(json.dumps({k: v for k, v in c.items() if k != "seq"}, sort_keys=True) for c in row["cells"])
     return json.dumps(observed, sort_keys=True), json.dumps(cells)
+
+
+def _durations(report: Path) -> dict[str, float]:
+    """Seconds each command took (the first time it was sent), from the run's events."""
+    events = json.loads((report / "results.json").read_text())["events"]
+    sent = {e["command"]: e["t"] for e in reversed(events) if e["kind"] == "command"}
+    done = {e["command"]: e["t"] for e in reversed(events) if e["kind"] == "command_done"}
+    return {command: done[command] - t for command, t in sent.items()}
 
 
 def _steps(report: Path) -> list[str]:
@@ -155,7 +165,7 @@ def test_a_request_outside_the_recording_is_refused_and_logged(recorded: Path, t
         other = cli.run("setrcopygroup failover -f -waittask some_other_group")
         assert other.status == 1 and other.stderr.startswith("Error: replay of "), other
         assert "`setrcopygroup failover -f -waittask some_other_group` on primary: the recording does not contain " \
-               "it before its first step" in other.stderr, other.stderr  # fmt: skip
+               "it before the first step" in other.stderr, other.stderr  # fmt: skip
         assert "the recorded run's next step was event action primary_down" in other.stderr, other.stderr
         unknown = cli.run("showvv")
         assert unknown.status == 1 and "`showvv` on primary: the recording does not contain it" in unknown.stderr

@@ -152,7 +152,7 @@ class Replay:
         if expected is None or (expected.kind, expected.what, expected.array) != (kind, what, array):
             asked = f"`{what}` on {array}" if kind == "command" else f"{kind} action {what}"
             after = f"after step {self.position} ({steps[self.position - 1].describe()})" if self.position else \
-                "before its first step"
+                "before the first step"
             then = f"the recorded run's next step was {expected.describe()}" if expected else \
                 "the recorded run took no further step"
             self._refuse(f"{asked}: the recording does not contain it {after}: {then}")
