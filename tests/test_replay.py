@@ -31,7 +31,10 @@ import pytest
 import pywbem
 import yaml
 
-from harness.array_cli import ArrayCli, SshEndpoint, Transcript
+from harness.array_cli import ArrayCli, CliResult, SshEndpoint, Transcript
+from harness.mock.replay import Hangup, NotRecorded, Replay
+from harness.mock.replay_command import load_run
+from harness.mock.replay_tour import Step
 from harness.rejudge import ELAPSED
 from tests.test_lab_rehearsal import client_env
 from tests.test_run_command import DEVIATIONS, no_traceback, output, smis
@@ -200,6 +203,43 @@ def _recorded_stdout(report: Path, array: str, command: str) -> str:
         if entry.get("state") == "ended" and (entry["array"], entry["command"]) == (array, command):
             return str(entry["stdout"])
     raise AssertionError(f"{command} on {array} is not in the transcript")
+
+
+# --------------------------------------------------------------------------- the tour logic, on a clock of our own
+
+
+def test_steps_advance_the_tour_and_a_command_waits_for_its_samples(recorded: Path) -> None:
+    tour = load_run(str(recorded))
+    now = [1000.0]
+    logged: list[str] = []
+    replay = Replay(tour, clock=lambda: now[0], log=logged.append)
+    showsys = replay.cli("primary", "showsys")
+    assert isinstance(showsys, CliResult) and showsys.stdout == _recorded_stdout(recorded, "primary", "showsys")
+    [down, failover, *_] = tour.steps
+    assert (down.kind, down.what, failover.kind, failover.array) == ("event", "primary_down", "command", "secondary")
+    with pytest.raises(NotRecorded, match="the recorded run's next step was event action primary_down"):
+        replay.cli("secondary", failover.what)
+    assert replay.available("primary", "cli") and replay.available("primary", "cim")
+    assert replay.action("event", "primary_down") is down
+    assert not replay.available("primary", "cli") and not replay.available("primary", "cim"), "the array went down"
+    assert isinstance(replay.cli("primary", "showrcopy targets"), Hangup)
+    assert replay.available("secondary", "cli")
+    assert replay.cli("secondary", failover.what) is failover
+    duration = failover.t_end - failover.t_start
+    window = tour.in_window("secondary", failover.t_start, failover.t_end)
+    assert len(window) > 3, "the recorded poller sampled the command back to back"
+    now[0] += duration
+    assert not replay.step_done(failover), "its recorded samples are not served yet"
+    for sample in window:  # the replayed poller asks what the recorded one asked, in order
+        for read in sample.reads:
+            got = replay.cli("secondary", read.key[4:]) if read.key.startswith("cli ") else \
+                replay.cim("secondary", read.key)  # fmt: skip
+            assert not isinstance(got, Hangup | Step)
+        assert replay._started["secondary"] == sample.index, "each sample in turn, none skipped"
+    assert replay.step_done(failover)
+    held = replay.cli("secondary", "showrcopy targets")  # the command still runs: nothing recorded after it
+    assert isinstance(held, CliResult) and held.ref == window[-1].reads[0].ref
+    assert logged == [replay.refusals[0]] and "setrcopygroup failover" in logged[0]
 
 
 # --------------------------------------------------------------------------- input it cannot serve

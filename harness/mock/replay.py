@@ -135,7 +135,7 @@ class Replay:
     def finish_step(self, step: Step, abort: threading.Event | None = None) -> None:
         """Block until the step has taken its recorded time (a command: and its samples were served)."""
         with self._lock:
-            while not self._step_done(step) and not (abort is not None and abort.is_set()):
+            while not self.step_done(step) and not (abort is not None and abort.is_set()):
                 self._lock.wait(0.05)
             if self._running is not None and self._running[0] is step:
                 self._running = None
@@ -164,7 +164,13 @@ class Replay:
             self._running = (expected, now)
         return expected
 
-    def _step_done(self, step: Step) -> bool:
+    def step_done(self, step: Step) -> bool:
+        """Whether `step` has taken its recorded time (a command: and every array was sampled through the
+        samples recorded while it ran, or `grace` seconds more went by)."""
+        with self._lock:
+            return self._taken(step)
+
+    def _taken(self, step: Step) -> bool:
         began = self._began.get(step.index + 1, self.clock())
         elapsed = self.clock() - began
         duration = step.t_end - step.t_start
