@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from harness.array_cli import CliResult
 from harness.cim import Answer
@@ -265,6 +264,3 @@ class Replay:
         self.log(message)
         raise NotRecorded(message)
 
-
-def cli_answer(result: CliResult) -> dict[str, Any]:
-    return {"stdout": result.stdout, "stderr": result.stderr, "status": result.status}

@@ -87,6 +87,9 @@ class ReplayBackend:
     def EnumerateQualifiers(self, namespace: str | None = None) -> Any:
         return self._answer("EnumerateQualifiers", {"namespace": namespace})
 
+    def InvokeMethod(self, MethodName: str, ObjectName: Any, Params: Any = None, **kw: Any) -> Any:
+        return self._answer("InvokeMethod", {"MethodName": MethodName, "ObjectName": ObjectName, **kw})
+
     def _answer(self, op: str, args: dict[str, Any]) -> Any:
         key = cim_key(op, args, self.namespace)
         try:

@@ -220,7 +220,10 @@ def load_tour(run: RunFiles) -> Tour:
     config = dict(manifest.get("config") or {})
     if not config.get("arrays"):
         raise TourError(f"{run.name}/results.json: the manifest names no arrays (the run never reached them)")
-    return _build(run.name, str(manifest.get("group") or ""), config, recording, document)
+    try:
+        return _build(run.name, str(manifest.get("group") or ""), config, recording, document)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # JSON lines without the fields they need
+        raise TourError(f"{run.name}: the recording cannot be read as a tour ({type(exc).__name__}: {exc})") from None
 
 
 def _results(run: RunFiles) -> dict[str, Any]:
