@@ -10,8 +10,9 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from harness import __version__
 
@@ -212,6 +213,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write a lab-style target config for these arrays (secrets in mode-600 files beside it)",
     )
+    serve.add_argument(
+        "--replay",
+        metavar="RUN_DIR",
+        help="serve a recorded run (one group's run directory) instead of simulated arrays: the endpoints answer "
+        "what the recorded arrays answered at the same point of the tour; with --write-config, `run` against it "
+        "reproduces the recorded verdicts offline",
+    )
     serve.set_defaults(handler=_mock_serve)
     ctl = mock_commands.add_parser(
         "ctl",
@@ -375,7 +383,12 @@ def _rejudge(args: argparse.Namespace) -> int:
 
 
 def _mock_serve(args: argparse.Namespace) -> int:
+    if args.replay is not None:
+        from harness.mock.replay_command import serve_replay
+
+        return serve_replay(args)
     from harness.deviation_format import DeviationError, load_deviations
+    from harness.mock.lab_config import write_lab_config
     from harness.mock.service import SimulatedArrays
     from harness.world_spec import WorldSpec
 
@@ -407,25 +420,34 @@ def _mock_serve(args: argparse.Namespace) -> int:
     except (DeviationError, OSError, ValueError) as exc:
         print(f"smis-harness mock serve: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    stop = threading.Event()
+
+    def write(path: Path) -> list[Path]:
+        return write_lab_config(path, sim.describe(), sim.world.durations)
+
+    return serve_until_signal(sim.describe, sim.stop, args.write_config, write)
+
+
+def serve_until_signal(describe: Callable[[], dict[str, Any]], stop: Callable[[], None], write_config: str | None,
+                       write: Callable[[Path], list[Path]], name: str = "mock serve") -> int:  # fmt: skip
+    """Write the configuration (if asked), print the JSON line, serve until SIGINT/SIGTERM, then stop the
+    servers and remove the secret files written."""
+    stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, lambda *_: stopping.set())
     written: list[Path] = []
     try:
-        if args.write_config:
-            from harness.mock.lab_config import write_lab_config
-
+        if write_config:
             try:
-                written = write_lab_config(Path(args.write_config), sim.describe(), sim.world.durations)
+                written = write(Path(write_config))
             except OSError as exc:
-                print(f"smis-harness mock serve: cannot write --write-config {args.write_config}: "
-                      f"{exc.strerror or exc} ({exc.filename or args.write_config})", file=sys.stderr)  # fmt: skip
+                print(f"smis-harness {name}: cannot write --write-config {write_config}: "
+                      f"{exc.strerror or exc} ({exc.filename or write_config})", file=sys.stderr)  # fmt: skip
                 return EXIT_USAGE
-        print(json.dumps(sim.describe()), flush=True)
-        while not stop.wait(0.5):
+        print(json.dumps(describe()), flush=True)
+        while not stopping.wait(0.5):
             pass
     finally:
-        sim.stop()
+        stop()
         for path in written:
             path.unlink(missing_ok=True)
     return EXIT_OK

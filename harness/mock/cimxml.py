@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from harness.mock import cimxml_codec as codec
-from harness.mock.cimxml_dispatch import CIMReply, CIMXMLDispatcher
+from harness.mock.cimxml_dispatch import CIMReply, CIMXMLDispatcher, Hangup
 from harness.mock.cimxml_pull import DEFAULT_ENUM_TIMEOUT
 from harness.mock.cimxml_pull import MAX_ENUM_CONTEXTS as MAX_ENUM_CONTEXTS  # re-exported
 from harness.mock.cimxml_pull import MAX_ENUM_TIMEOUT as MAX_ENUM_TIMEOUT  # re-exported
@@ -174,6 +174,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         except codec.RequestError as exc:
             self._cim_refusal(exc)
+            return
+        except Hangup as exc:  # the backend's provider is not there: no answer at all
+            log.debug("hanging up on %s: %s", self.client_address[0], exc)
+            self.close_connection = True
             return
         except Exception:  # never drop the connection on a bug
             log.exception("CIM-XML request processing failed")

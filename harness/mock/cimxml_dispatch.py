@@ -33,7 +33,7 @@ from harness.mock import cimxml_codec as codec
 from harness.mock.cimxml_params import OPS, OPS_LC, convert_iparam, invalid, out_items, out_param, typed_param
 from harness.mock.cimxml_pull import DEFAULT_ENUM_TIMEOUT, Enumeration, EnumerationContexts, pop_open_options
 
-__all__ = ["CIMReply", "CIMXMLDispatcher"]
+__all__ = ["CIMReply", "CIMXMLDispatcher", "Hangup"]
 
 log = logging.getLogger("harness.mock.cimxml")  # the server's logger: one name for the whole CIMOM
 
@@ -46,6 +46,11 @@ class CIMReply:
     method: str
     namespace: str
     status: int  # CIM status code, 0 = success
+
+
+class Hangup(Exception):
+    """Raised by a backend that must not answer this request at all: the server closes the connection
+    without a reply (a provider that went away; harness.mock.replay plays a recorded connection error)."""
 
 
 class CIMXMLDispatcher:
@@ -71,6 +76,8 @@ class CIMXMLDispatcher:
             return CIMReply(out, req.method, req.namespace, 0)
         except CIMError as exc:
             err = exc
+        except Hangup:
+            raise
         except Exception as exc:
             log.warning("CIM-XML %s failed unexpectedly", req.method, exc_info=True)
             err = CIMError(CIM_ERR_FAILED, f"internal error: {type(exc).__name__}: {exc}")

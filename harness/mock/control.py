@@ -27,10 +27,12 @@ request the server cannot carry out gets a 4xx answer with a JSON body {"error":
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -167,11 +169,22 @@ class _QuietHTTPServer(ThreadingHTTPServer):
         log.debug("control connection from %s ended with an error", client_address, exc_info=True)
 
 
-class ControlServer:
-    """Serves apply_control over HTTP on loopback, guarded by a bearer token."""
+Apply = Callable[[Any], dict[str, Any]]
+"""A control request (the JSON body) -> the answer; raises ControlError to refuse it."""
 
-    def __init__(self, world: World, token: str, host: str = "127.0.0.1", port: int = 0) -> None:
+
+class ControlServer:
+    """Serves apply_control over HTTP on loopback, guarded by a bearer token. `apply` serves other requests
+    than the world's (a replayed run's: harness.mock.replay_serve) through the same HTTP handling."""
+
+    def __init__(self, world: World | None, token: str, host: str = "127.0.0.1", port: int = 0,
+                 apply: Apply | None = None) -> None:  # fmt: skip
+        if apply is None:
+            if world is None:
+                raise ValueError("ControlServer needs a world or an apply function")
+            apply = functools.partial(apply_control, world)
         self.world = world
+        self.apply = apply
         self.token = token
         self._httpd = _QuietHTTPServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
@@ -225,7 +238,7 @@ def _handler_for(server: ControlServer) -> type[BaseHTTPRequestHandler]:
             except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, NaN, huge ints
                 return 400, {"error": f"body is not JSON: {_short(str(exc), 200)}"}
             try:
-                answer = apply_control(server.world, payload)
+                answer = server.apply(payload)
             except ControlError as exc:
                 return 400, {"error": str(exc)}
             except Exception as exc:  # a bug in the simulator: say so, keep serving

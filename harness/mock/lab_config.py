@@ -14,7 +14,7 @@ is written in FILE or on a command line.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +52,15 @@ def secret_files(path: Path, arrays: Mapping[str, Any]) -> dict[str, Path]:
     return files
 
 
-def write_lab_config(path: Path, describe: Mapping[str, Any], durations: Durations) -> list[Path]:
-    """Write the target file for `describe` (SimulatedArrays.describe()) and its secret files;
-    returns the secret files written (to remove when the arrays stop)."""
+Builder = Callable[[Mapping[str, Any], Mapping[str, Path]], dict[str, Any]]
+"""(describe, secret files by role) -> the configuration document (`lab_document`, or a replay's)."""
+
+
+def write_lab_config(path: Path, describe: Mapping[str, Any], durations: Durations | None = None, *,
+                     build: Builder | None = None, header: str = HEADER) -> list[Path]:  # fmt: skip
+    """Write the target file for `describe` (SimulatedArrays.describe(), or a replay's) and its secret files;
+    returns the secret files written (to remove when the arrays stop). `build` makes the document (default:
+    `lab_document` with `durations`); `header` is the comment above it."""
     path = path.absolute()
     arrays = describe["arrays"]
     files = secret_files(path, arrays)
@@ -64,9 +70,9 @@ def write_lab_config(path: Path, describe: Mapping[str, Any], durations: Duratio
         for key, info in arrays.items():
             write_private(files[f"{key}.cim"], f"{info['password']}\n")
             write_private(files[f"{key}.ssh"], f"{info['ssh_password']}\n")
-        document = lab_document(describe, files, durations)
-        header = HEADER.format(name=path.name, control=files["control"].name)
-        path.write_text(header + "\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120))
+        document = build(describe, files) if build else lab_document(describe, files, durations or Durations())
+        text = header.format(name=path.name, control=files["control"].name)
+        path.write_text(text + "\n" + yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=120))
     except OSError:
         for written in files.values():
             written.unlink(missing_ok=True)
@@ -74,9 +80,14 @@ def write_lab_config(path: Path, describe: Mapping[str, Any], durations: Duratio
     return list(files.values())
 
 
+def ctl_command(files: Mapping[str, Path]) -> list[str]:
+    """The argv start of `smis-harness mock ctl` for the control file among `files`."""
+    return [sys.executable, "-m", "harness.command_line", "mock", "ctl", "--control", str(files["control"])]
+
+
 def lab_document(describe: Mapping[str, Any], files: Mapping[str, Path], durations: Durations) -> dict[str, Any]:
     """The configuration as a plain document (secret files named relative to the configuration's directory)."""
-    ctl = [sys.executable, "-m", "harness.command_line", "mock", "ctl", "--control", str(files["control"])]
+    ctl = ctl_command(files)
     group = 'group="{group}"'  # quoted: sent as text whatever the name reads as
 
     def script(action: str, *fields: str) -> dict[str, Any]:
@@ -85,7 +96,7 @@ def lab_document(describe: Mapping[str, Any], files: Mapping[str, Path], duratio
     return {
         "topology": describe["topology"],
         "groups": list(describe["groups"]),
-        "arrays": {key: _array(key, info, files) for key, info in describe["arrays"].items()},
+        "arrays": {key: array_entry(key, info, files) for key, info in describe["arrays"].items()},
         "polling": {
             "interval": 0.25,
             "min_gap": 0.1,
@@ -120,7 +131,8 @@ def lab_document(describe: Mapping[str, Any], files: Mapping[str, Path], duratio
     }
 
 
-def _array(key: str, info: Mapping[str, Any], files: Mapping[str, Path]) -> dict[str, Any]:
+def array_entry(key: str, info: Mapping[str, Any], files: Mapping[str, Path]) -> dict[str, Any]:
+    """One array's `arrays:` entry for `info` (one array of a `describe()`)."""
     cim: dict[str, Any] = {
         "url": info["cim_url"],
         "namespace": info["namespace"],

@@ -37,7 +37,7 @@ import threading
 import warnings
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -45,7 +45,7 @@ with warnings.catch_warnings():  # asyncssh names DSA key types at import; crypt
     warnings.simplefilter("ignore", CryptographyDeprecationWarning)
     import asyncssh
 
-from harness.mock.cli_sim import ArrayCLI, CommandResult, SessionEnv
+from harness.mock.cli_sim import CommandResult, Confirm, OutputSink, SessionEnv
 
 log = logging.getLogger("harness.mock.sshd")
 
@@ -53,12 +53,25 @@ TOO_MANY = "Too many local CLI connections."
 _WATCH_INTERVAL = 0.2
 
 
+class Unreachable(Exception):
+    """Raised by a CLI backend whose array is not there for this command: the server drops the connection
+    without an answer, as it does for a powered-off array (harness.mock.replay plays a recorded outage)."""
+
+
+class CliBackend(Protocol):
+    """What the server runs command lines on: the simulated CLI (`ArrayCLI`), or a recorded run's
+    (harness.mock.replay_serve)."""
+
+    def run(self, command_line: str, *, confirm: Confirm | None = None, session: SessionEnv | None = None,
+            output: OutputSink | None = None, abort: threading.Event | None = None) -> CommandResult: ...  # fmt: skip
+
+
 class ArraySSHServer:
     """One array's SSH endpoint; `start()`/`stop()` or use as a context manager."""
 
     def __init__(
         self,
-        cli_factory: Callable[[], ArrayCLI],
+        cli_factory: Callable[[], CliBackend],
         *,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -412,7 +425,7 @@ class _CLISession(asyncssh.SSHServerSession):
         except concurrent.futures.CancelledError:
             raise EOFError from None
 
-    async def _run(self, cli: ArrayCLI, line: str, env: SessionEnv) -> CommandResult:
+    async def _run(self, cli: CliBackend, line: str, env: SessionEnv) -> CommandResult:
         call = functools.partial(
             cli.run,
             line,
@@ -429,6 +442,11 @@ class _CLISession(asyncssh.SSHServerSession):
             result = await self._run(self.owner.cli_factory(), self.command, SessionEnv())
         except asyncio.CancelledError:
             raise
+        except Unreachable as exc:
+            log.debug("dropping the connection to %s: %s", self.owner.system_name, exc)
+            self.abandon()
+            self.conn.abort()
+            return
         except Exception:
             log.exception("command failed on %s", self.owner.system_name)
             self._write("Error: internal error in the simulated CLI\n", stderr=True)
