@@ -16,7 +16,7 @@ from pathlib import Path
 HARNESS = Path(__file__).resolve().parents[1] / "harness"
 E1 = Path(__file__).resolve().parents[1] / "fixtures" / "deviations" / "e1-failover-splitting.yaml"
 SIMULATOR_STARTERS = {
-    ("run.py", "Run._start_simulator"),  # a run on the built-in simulated arrays
+    ("run.py", "start_simulator"),  # a run (or a shared tour of several groups) on the built-in simulated arrays
     ("command_line.py", "_mock_serve"),  # `smis-harness mock serve`
 }
 """(module, function) outside harness/mock that may import harness.mock, inside that function only."""

@@ -154,7 +154,9 @@ def test_dash_dash_v_shows_pytests_own_output_beside_the_console(tmp_path: Path)
     lines = proc.stdout.splitlines()
     assert any("test_conformance.py::" in line and "PASSED" in line for line in lines), proc.stdout
     assert any("test session starts" in line for line in lines) and any("1 passed" in line for line in lines)
-    assert any(line.startswith("T106-03: PASS ") for line in lines), "the harness's lines are still there"
-    assert any(line == "  T106-03: waiting for 3 settled samples" for line in lines), "each on a line of its own"
+    # the default pair tours its two groups together: each group's lines are named by it
+    for group in ("rcg_sync_0", "rcg_periodic_1"):
+        assert any(line.startswith(f"{group} T106-03: PASS ") for line in lines), "the harness's lines are still there"
+        assert any(line == f"  {group} T106-03: waiting for 3 settled samples" for line in lines), "each on its own"
     assert set(_table(lines)) == {"T106-03"} and lines[-1] == _document(report)["headline"]
     assert "\r" not in proc.stdout and "\x1b" not in proc.stdout
