@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pywbem
@@ -151,11 +152,37 @@ class ArrayCim:
 
     def __init__(self, endpoint: CimEndpoint, recorder: pywbem.BaseOperationRecorder | None = None) -> None:
         self.endpoint = endpoint
-        self.conn = connect(endpoint)
+        self.recorder = recorder
+        self.conn = self._connection(recorder)
+        self.asker: Callable[[GroupHandle], GroupAnswers] = self.ask_serial
+        """How one poll asks the provider (harness.cim_reads.use_read_path sets another path)."""
+        self.closers: list[Callable[[], None]] = []
+
+    def connect(self) -> WBEMConnection:
+        """Another connection to this array (a pool's), with its own copy of the array's operation recorder."""
+        return self._connection(self.recorder.copy() if self.recorder is not None else None)
+
+    def _connection(self, recorder: pywbem.BaseOperationRecorder | None) -> WBEMConnection:
+        conn = connect(self.endpoint)
         if recorder is not None:
-            self.conn.add_operation_recorder(recorder)
+            conn.add_operation_recorder(recorder)
+        return conn
+
+    def use_asker(self, asker: Callable[[GroupHandle], GroupAnswers], close: Callable[[], None] | None = None) -> None:
+        """Polls ask the provider with `asker` from now on; `close` (a pool's) runs when this array closes or
+        another asker replaces this one."""
+        self._close_extras()
+        self.asker = asker
+        if close is not None:
+            self.closers.append(close)
+
+    def _close_extras(self) -> None:
+        closers, self.closers = self.closers, []
+        for close in closers:
+            close()
 
     def close(self) -> None:
+        self._close_extras()
         self.conn.close()
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -253,17 +280,19 @@ class ArrayCim:
         return cim_view(group, self.ask(group), peer_serial, self.endpoint)
 
     def ask(self, group: GroupHandle) -> GroupAnswers:
-        """The provider's answers for one poll of `group`, as pywbem gave them (nothing converted yet)."""
+        """The provider's answers for one poll of `group`, as pywbem gave them (nothing converted yet), asked
+        the way preflight chose (`asker`: one References per member volume by default)."""
+        return self.asker(group)
+
+    def ask_serial(self, group: GroupHandle) -> GroupAnswers:
+        """One References per member volume, in the group's order, then the group's References."""
         pairs: list[tuple[str, Answer]] = []
         for member_text in group.members:
-            member = CIMInstanceName.from_wbem_uri(member_text)
-            answer = _ask(self.conn.References, member, ResultClass=PAIR_CLASS, PropertyList=PAIR_PROPERTIES)
+            answer = ask_member(self.conn, member_text)
             pairs.append((member_text, answer))
-            if answer.error is not None and not _refused(answer.error, PAIR_REFUSALS):
+            if failed(answer):
                 return GroupAnswers(tuple(pairs), None)  # the read failed: nothing more is asked
-        syncs = _ask(self.conn.References, group.path, ResultClass=GROUP_SYNC_CLASS,
-                     PropertyList=GROUP_SYNC_PROPERTIES)  # fmt: skip
-        return GroupAnswers(tuple(pairs), syncs)
+        return GroupAnswers(tuple(pairs), ask_group_syncs(self.conn, group))
 
     def probe_entities(self, group: GroupHandle) -> dict[str, bool]:
         """RULE-04: a TPD_ReplicationEntity must be reachable through Associators only."""
@@ -311,6 +340,28 @@ class GroupAnswers:
 
     pairs: tuple[tuple[str, Answer], ...]  # (member volume path text, its answer)
     group_syncs: Answer | None
+
+
+def ask_member(conn: WBEMConnection, member_text: str) -> Answer:
+    """A member volume's References to its pairs (ResultClass, PropertyList), as one poll asks them."""
+    member = member_path(member_text)
+    return _ask(conn.References, member, ResultClass=PAIR_CLASS, PropertyList=PAIR_PROPERTIES)
+
+
+def ask_group_syncs(conn: WBEMConnection, group: GroupHandle) -> Answer:
+    """The group's References to its GroupSynchronized instances, as one poll asks them."""
+    return _ask(conn.References, group.path, ResultClass=GROUP_SYNC_CLASS, PropertyList=GROUP_SYNC_PROPERTIES)
+
+
+def failed(answer: Answer) -> bool:
+    """A member's answer that ends the read: an error that is not a refusal about the volume."""
+    return answer.error is not None and not _refused(answer.error, PAIR_REFUSALS)
+
+
+@lru_cache(maxsize=65536)
+def member_path(member_text: str) -> CIMInstanceName:
+    """A member volume's path from its text (parsed once: the same object each poll, never changed)."""
+    return CIMInstanceName.from_wbem_uri(member_text)
 
 
 def _ask(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Answer:

@@ -26,6 +26,7 @@ no redaction of the plain value would catch; of their bodies only a digest is ke
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import itertools
 import json
@@ -185,7 +186,9 @@ class Recording:
         self._write = write
         self.t0 = t0
         self.clock = clock
-        self._local = threading.local()
+        # per thread, and carried into the CIM connection pool's threads (harness.cim_pool copies the context)
+        self._capture: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(f"capture-{id(self)}",
+                                                                                      default=None)  # fmt: skip
         self._lock = threading.Lock()
         self._refs = itertools.count()
         self._last: dict[tuple[str, str], tuple[str, Any, str]] = {}  # (array, request) -> (ref, result, text)
@@ -217,17 +220,17 @@ class Recording:
     # ------------------------------------------------------------------ captures (the poller's samples)
     @contextmanager
     def capture(self) -> Iterator[Capture]:
-        """While the block runs, the CIM operations and CLI commands of this thread are the sample's."""
+        """While the block runs, the CIM operations and CLI commands of this thread (and of the CIM pool's threads
+        working for it) are the sample's."""
         capture = Capture()
-        previous = getattr(self._local, "capture", None)
-        self._local.capture = capture
+        token = self._capture.set(capture)
         try:
             yield capture
         finally:
-            self._local.capture = previous
+            self._capture.reset(token)
 
     def current(self) -> Capture | None:
-        return getattr(self._local, "capture", None)
+        return self._capture.get()
 
     def note(self, ref: str) -> None:
         """A CLI command (its transcript ref) or CIM operation of this thread, for the sample being taken."""
