@@ -116,7 +116,13 @@ def parse_cimxml(text: str) -> Any:
     from pywbem._tupleparse import TupleParser
     from pywbem._tupletree import xml_to_tupletree_sax
 
-    return TupleParser().parse_any(xml_to_tupletree_sax(text, "recorded CIM-XML"))
+    parsed = TupleParser().parse_any(xml_to_tupletree_sax(text, "recorded CIM-XML"))
+    # an instance whose path has no host (EnumerateInstances' answer) is written as VALUE.OBJECTWITHLOCALPATH,
+    # which the parser gives as a tuple tree around the instance (its path set)
+    if isinstance(parsed, tuple) and parsed[:1] == ("VALUE.OBJECTWITHLOCALPATH",) and len(parsed) == 3 \
+            and isinstance(parsed[2], CIMInstance):  # fmt: skip
+        return parsed[2]
+    return parsed
 
 
 def encode_error(exc: BaseException) -> dict[str, Any]:
