@@ -22,8 +22,8 @@ from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec, build_world
 from harness.observation import CimView
 from harness.recording import CIM_FILE, SAMPLES_FILE, Recording
-from harness.rejudge import RunFiles, _probe
 from harness.rejudge import Recording as Recorded
+from harness.rejudge import RunFiles, _probe
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "deviations"
 PEERS = {"pair": {"primary": "secondary", "secondary": "primary"},
