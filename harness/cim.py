@@ -432,8 +432,8 @@ def _pair(inst: pywbem.CIMInstance, group: GroupHandle, volume_name: str) -> Cim
         path=_path_text(inst.path),
         system_element=system_text,
         synced_element=synced_text,
-        system_element_local=_local(system, group),
-        synced_element_local=_local(synced, group),
+        system_element_local=_local_text(system, system_text, group),
+        synced_element_local=_local_text(synced, synced_text, group),
         system_element_class=getattr(system, "classname", ""),
         synced_element_class=getattr(synced, "classname", ""),
         local_volume=volume_name,
@@ -481,6 +481,8 @@ def path_text(path: CIMInstanceName) -> str:
 
 
 def _path_text(path: CIMInstanceName) -> str:
+    if not path.host:
+        return path.to_wbem_uri(format="canonical")
     local = path.copy()
     local.host = None
     return local.to_wbem_uri(format="canonical")
@@ -490,10 +492,10 @@ def _ref_text(ref: Any) -> str:
     return ref.to_wbem_uri(format="canonical") if isinstance(ref, CIMInstanceName) else str(ref)
 
 
-def _local(ref: Any, group: GroupHandle) -> bool:
-    if not isinstance(ref, CIMInstanceName) or ref.host:
-        return False
-    return _path_text(ref) in group.members
+def _local_text(ref: Any, text: str, group: GroupHandle) -> bool:
+    """The reference names a member volume of the group (no host: this array's), given `_ref_text(ref)` (for a
+    reference without host, the text the members are keyed by)."""
+    return isinstance(ref, CIMInstanceName) and not ref.host and text in group.members
 
 
 def _group_name(ref: Any) -> str | None:
