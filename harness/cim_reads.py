@@ -80,7 +80,9 @@ def _in_order(members: list[str], answers: list[Answer | None]) -> GroupAnswers:
 def enumerate_pairs(conn: WBEMConnection) -> Answer:
     """Every TPD_RemoteStorageSynchronized of the array, with the poll's PropertyList."""
     try:
-        return Answer(result=conn.EnumerateInstances(PAIR_CLASS, PropertyList=PAIR_PROPERTIES))
+        # every property the PropertyList names, inherited ones too, as References answers them
+        return Answer(result=conn.EnumerateInstances(PAIR_CLASS, LocalOnly=False, DeepInheritance=True,
+                                                     PropertyList=PAIR_PROPERTIES))  # fmt: skip
     except pywbem.Error as exc:
         return Answer(error=exc)
 
