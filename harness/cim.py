@@ -152,13 +152,16 @@ def _short(text: str, limit: int = 200) -> str:
 class ArrayCim:
     """One array's provider, read through pywbem."""
 
+    recorder: pywbem.BaseOperationRecorder | None = None
+    asker: Callable[[GroupHandle], GroupAnswers] | None = None
+    """How one poll asks the provider (None: `ask_serial`); preflight installs the path it chose (`use_asker`,
+    harness.cim_read_choice)."""
+    _close_asker: Callable[[], None] | None = None
+
     def __init__(self, endpoint: CimEndpoint, recorder: pywbem.BaseOperationRecorder | None = None) -> None:
         self.endpoint = endpoint
         self.recorder = recorder
         self.conn = self._connection(recorder)
-        self.asker: Callable[[GroupHandle], GroupAnswers] = self.ask_serial
-        """How one poll asks the provider (harness.cim_reads.use_read_path sets another path)."""
-        self.closers: list[Callable[[], None]] = []
 
     def connect(self) -> WBEMConnection:
         """Another connection to this array (a pool's), with its own copy of the array's operation recorder."""
@@ -174,13 +177,11 @@ class ArrayCim:
         """Polls ask the provider with `asker` from now on; `close` (a pool's) runs when this array closes or
         another asker replaces this one."""
         self._close_extras()
-        self.asker = asker
-        if close is not None:
-            self.closers.append(close)
+        self.asker, self._close_asker = asker, close
 
     def _close_extras(self) -> None:
-        closers, self.closers = self.closers, []
-        for close in closers:
+        close, self._close_asker = self._close_asker, None
+        if close is not None:
             close()
 
     def close(self) -> None:
@@ -285,7 +286,7 @@ class ArrayCim:
     def ask(self, group: GroupHandle) -> GroupAnswers:
         """The provider's answers for one poll of `group`, as pywbem gave them (nothing converted yet), asked
         the way preflight chose (`asker`: one References per member volume by default)."""
-        return self.asker(group)
+        return (self.asker or self.ask_serial)(group)
 
     def ask_serial(self, group: GroupHandle) -> GroupAnswers:
         """One References per member volume, in the group's order, then the group's References."""
