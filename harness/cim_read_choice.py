@@ -2,9 +2,10 @@
 
 Each candidate path reads the group a few times (`ReadBudget`) and is timed end to end (the provider's
 answers and the view made of them). `pooled` is a candidate when the configured maximum of CIM connections
-per array is above 1; `enumeration` when a pull enumeration of the pair class (`OpenEnumerateInstances`,
-at most `ENUMERATION_FACTOR` x the group's size) ends within that size, so the array is small (an
-enumeration grows with the array: on a large one it is never timed, let alone chosen). Every candidate's
+per array is above 1; `enumeration` when a pull enumeration of the pair class's paths
+(`OpenEnumerateInstancePaths`, at most `ENUMERATION_FACTOR` x the group's size) ends within that size, so
+the array is small (an enumeration grows with the array: on a large one it is never timed, let alone
+chosen). Every candidate's
 view must equal the serial read's; the fastest is chosen, a path other than `serial` only when it is at
 least `MARGIN` faster than the serial read (extra connections and requests must pay for themselves).
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 import pywbem
 
-from harness.cim import PAIR_CLASS, PAIR_PROPERTIES, ArrayCim, CimError, GroupAnswers, GroupHandle, cim_view
+from harness.cim import PAIR_CLASS, ArrayCim, CimError, GroupAnswers, GroupHandle, cim_view
 from harness.cim_pool import CimPool
 from harness.cim_reads import ENUMERATION, POOLED, SERIAL, enumeration_asker, pooled_asker
 from harness.observation import CimView
@@ -132,11 +133,11 @@ def _verified(cim: ArrayCim, group: GroupHandle, asker: Asker, budget: ReadBudge
 def _too_large(cim: ArrayCim, limit: int) -> str | None:
     """Why the array is not small enough to enumerate its pairs each poll (None: it is)."""
     try:
-        opened = cim.conn.OpenEnumerateInstances(PAIR_CLASS, PropertyList=PAIR_PROPERTIES, MaxObjectCount=limit)
+        opened = cim.conn.OpenEnumerateInstancePaths(PAIR_CLASS, MaxObjectCount=limit)  # paths: cheaper to make
     except pywbem.CIMError as exc:
-        return f"its size is unknown (OpenEnumerateInstances answered {exc.status_code_name})"
+        return f"its size is unknown (OpenEnumerateInstancePaths answered {exc.status_code_name})"
     except pywbem.Error as exc:
-        return f"its size is unknown (OpenEnumerateInstances failed: {type(exc).__name__})"
+        return f"its size is unknown (OpenEnumerateInstancePaths failed: {type(exc).__name__})"
     if opened.eos:
         return None
     with contextlib.suppress(pywbem.Error):
