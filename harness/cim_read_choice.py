@@ -5,14 +5,15 @@ answers and the view made of them). `pooled` is a candidate when the configured 
 per array is above 1; `enumeration` when a pull enumeration of the pair class's paths
 (`OpenEnumerateInstancePaths`, at most `ENUMERATION_FACTOR` x the group's size) ends within that size, so
 the array is small (an enumeration grows with the array: on a large one it is never timed, let alone
-chosen). Every candidate's
-view must equal the serial read's; the fastest is chosen, a path other than `serial` only when it is at
-least `MARGIN` faster than the serial read (extra connections and requests must pay for themselves).
+chosen). Every candidate's view must equal the serial read's; the fastest is chosen, a path other than
+`serial` only when its median is at most `MARGIN` times the serial read's (extra connections and requests
+must pay for themselves).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -30,6 +31,9 @@ ENUMERATION_FACTOR = 4
 """An enumeration is tried only when the array holds at most this many pair instances per member volume."""
 MARGIN = 0.9
 """Another path is chosen only when its median is at most this fraction of the serial read's."""
+GIVE_UP = 1.0
+"""A candidate read slower than this many times the serial read's median ends that candidate's measurement
+(it cannot be chosen on a median below `MARGIN` times the serial read's but by chance)."""
 Asker = Callable[[GroupHandle], GroupAnswers]
 
 
@@ -69,7 +73,7 @@ def choose_read(
     say what was found. Raises CimError when the serial read itself fails (as a poll would)."""
     choice = ReadChoice()
     cim.use_asker(cim.ask_serial)
-    serial_ms, reference = _measure(cim, group, cim.ask_serial, budget, warm=False)
+    serial_ms, reference = _measure(cim, group, cim.ask_serial, budget, math.inf)
     choice.medians_ms[SERIAL] = serial_ms
     best: tuple[float, str, Asker, CimPool | None] = (serial_ms, SERIAL, cim.ask_serial, None)
     for path, candidate in ((POOLED, _pooled), (ENUMERATION, _enumeration)):
@@ -102,7 +106,7 @@ def _pooled(cim: ArrayCim, group: GroupHandle, max_connections: int, budget: Rea
         return None
     pool = CimPool(cim.connect, min(max_connections, len(group.members) + 1) - 1, cim.conn)
     asker = pooled_asker(pool)
-    return _verified(cim, group, asker, budget, reference, choice, POOLED, pool)
+    return _verified(cim, group, asker, budget, reference, choice, POOLED, pool, choice.medians_ms[SERIAL])
 
 
 def _enumeration(cim: ArrayCim, group: GroupHandle, max_connections: int, budget: ReadBudget, reference: CimView,
@@ -111,14 +115,15 @@ def _enumeration(cim: ArrayCim, group: GroupHandle, max_connections: int, budget
     if why is not None:
         choice.not_candidates[ENUMERATION] = why
         return None
-    return _verified(cim, group, enumeration_asker(cim), budget, reference, choice, ENUMERATION, None, warm=False)
+    return _verified(cim, group, enumeration_asker(cim), budget, reference, choice, ENUMERATION, None,
+                     choice.medians_ms[SERIAL])  # fmt: skip
 
 
 def _verified(cim: ArrayCim, group: GroupHandle, asker: Asker, budget: ReadBudget, reference: CimView,
-              choice: ReadChoice, path: str, pool: CimPool | None, warm: bool = True,
+              choice: ReadChoice, path: str, pool: CimPool | None, serial_ms: float,
               ) -> tuple[float, Asker, CimPool | None] | None:  # fmt: skip
     try:
-        ms, view = _measure(cim, group, asker, budget, warm)
+        ms, view = _measure(cim, group, asker, budget, GIVE_UP * serial_ms)
     except CimError as exc:
         choice.not_candidates[path] = f"its read failed ({exc})"
         _close(pool)
@@ -146,16 +151,18 @@ def _too_large(cim: ArrayCim, limit: int) -> str | None:
 
 
 def _measure(cim: ArrayCim, group: GroupHandle, asker: Asker, budget: ReadBudget,
-             warm: bool) -> tuple[float, CimView]:  # fmt: skip
-    """Median milliseconds of one read (answers and view) with `asker` (after a first, untimed read that makes
-    the path's connections, if `warm`); the last view."""
-    view = cim_view(group, asker(group), None, cim.endpoint) if warm else None
+             give_up_ms: float) -> tuple[float, CimView]:  # fmt: skip
+    """Median milliseconds of one read (answers and view) with `asker`, and the last view; one read slower than
+    `give_up_ms` ends the measurement (the path cannot win). A pool's first read also makes its connections."""
+    view: CimView | None = None
     times: list[float] = []
     started = time.perf_counter()
     while len(times) < budget.reads and (len(times) < budget.least or time.perf_counter() - started < budget.seconds):
         t0 = time.perf_counter()
         view = cim_view(group, asker(group), None, cim.endpoint)
         times.append((time.perf_counter() - t0) * 1000)
+        if times[-1] > give_up_ms:
+            break
     assert view is not None
     return round(statistics.median(times), 3), view
 
