@@ -60,7 +60,7 @@ class ReadChoice:
                 "not_chosen": dict(self.not_candidates)}  # fmt: skip
 
     def line(self, key: str) -> str:
-        measured = ", ".join(f"{p} {ms:.1f} ms" for p, ms in self.medians_ms.items())
+        measured = ", ".join(f"{p} {ms:.1f} ms" for p, ms in self.medians_ms.items()) or "none measured"
         others = "; ".join(f"{p}: {why}" for p, why in self.not_candidates.items())
         over = f" over {self.connections} connections" if self.connections > 1 else ""
         return f"{key}: CIM reads {self.path}{over} (median per read: {measured})" + (f"; {others}" if others else "")
@@ -70,10 +70,16 @@ def choose_read(
     cim: ArrayCim, group: GroupHandle, max_connections: int, budget: ReadBudget = ReadBudget()
 ) -> ReadChoice:
     """Measure the candidate paths on `cim`'s provider, install the fastest on `cim` (`ArrayCim.use_asker`) and
-    say what was found. Raises CimError when the serial read itself fails (as a poll would)."""
+    say what was found. When the serial read itself fails, polls read serially, as before any measuring (the
+    failure is theirs to report: a sample without a CIM view), and the choice says why nothing was measured."""
     choice = ReadChoice()
     cim.use_asker(cim.ask_serial)
-    serial_ms, reference = _measure(cim, group, cim.ask_serial, budget, math.inf)
+    try:
+        serial_ms, reference = _measure(cim, group, cim.ask_serial, budget, math.inf)
+    except CimError as exc:
+        choice.not_candidates = {POOLED: f"not measured: the serial read failed ({exc})",
+                                 ENUMERATION: "not measured: the serial read failed"}  # fmt: skip
+        return choice
     choice.medians_ms[SERIAL] = serial_ms
     best: tuple[float, str, Asker, CimPool | None] = (serial_ms, SERIAL, cim.ask_serial, None)
     for path, candidate in ((POOLED, _pooled), (ENUMERATION, _enumeration)):

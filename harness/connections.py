@@ -128,25 +128,17 @@ class Connections:
             problems += self._natural_state_problems()
         if problems:
             raise PreflightError("; ".join(problems))
-        problems += self._read_problems(progress)
-        if problems:
-            raise PreflightError("; ".join(problems))
+        self._choose_reads(progress)
 
-    def _read_problems(self, progress: Callable[[str], None] | None) -> list[str]:
+    def _choose_reads(self, progress: Callable[[str], None] | None) -> None:
         """How each observed array's polls read the group: the cheapest path measured on its provider, within
         `polling.max_cim_connections` (harness.cim_read_choice)."""
-        problems = []
         for key in self.observed_keys():
             handle = self.arrays[key]
             assert handle.group is not None
-            try:
-                handle.reads = choose_read(handle.cim, handle.group, self.config.polling.max_cim_connections)
-            except CimError as exc:
-                problems.append(f"{key}: CIM: reading group {handle.group_name}: {exc}")
-                continue
+            handle.reads = choose_read(handle.cim, handle.group, self.config.polling.max_cim_connections)
             if progress is not None:
                 progress(handle.reads.line(key))
-        return problems
 
     def _system_name(self, key: str) -> str:
         handle = self.arrays[key]

@@ -266,3 +266,16 @@ def test_a_large_array_is_never_enumerated(served: Callable[..., SimulatedArrays
         cim.close()
     assert ENUMERATION not in choice.medians_ms and choice.path != ENUMERATION
     assert "more than 8 TPD_RemoteStorageSynchronized" in choice.not_candidates[ENUMERATION]
+
+
+def test_a_provider_that_fails_the_read_at_preflight_is_read_serially(served: Callable[..., SimulatedArrays]) -> None:
+    sim = served("pair")
+    cim = reader(sim.describe(), "primary")
+    group = cim.find_group("rcg_sync_0")
+    sim.world.set_power("primary", False)
+    try:
+        choice = choose_read(cim, group, 4, ReadBudget(reads=2, least=2))
+    finally:
+        cim.close()
+    assert (choice.path, choice.connections, choice.medians_ms) == (SERIAL, 1, {})
+    assert "the serial read failed" in choice.not_candidates[POOLED] and "none measured" in choice.line("primary")
