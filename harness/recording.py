@@ -2,7 +2,8 @@
 `<run-dir>/recording/`, so that the run can be judged again offline (`smis-harness rejudge`).
 
 - `cim.jsonl`: one line per CIM operation the harness performs, through pywbem's operation-recorder
-  interface (`CimRecorder`, one per connection): `ref` (`cim-N`), `array`, `op` (the WBEMConnection
+  interface (`CimRecorder`, one per connection, the pooled connections of harness.cim_pool included: their
+  operations belong to the sample whose read asked them): `ref` (`cim-N`), `array`, `op` (the WBEMConnection
   method), `args` (its arguments), `t` (run time when it started, the clock of the observations'
   `t_start`), `dt` (seconds it took), and `result` (instances and paths as CIM-XML, pywbem's
   `tocimxmlstr()`, so they are rebuilt exactly) or `error` (the exception: class, text, CIM status).

@@ -3,7 +3,9 @@
 1. The observations are rebuilt from the run's recording (harness.recording): each sample's CLI text
    (transcript.jsonl, by the refs of recording/samples.jsonl) through the harness's own `showrcopy`
    reading (`harness.poll.read_cli`), each CIM read's recorded answers (recording/cim.jsonl, CIM-XML
-   parsed back by pywbem) through the harness's own conversion (`harness.cim.cim_view`), put together by
+   parsed back by pywbem; References per member volume, or the one enumeration of the pair class the read
+   path `enumeration` asks, `harness.cim_reads.enumerated_answers`) through the harness's own conversion
+   (`harness.cim.cim_view`), put together by
    `harness.poll.observation_from`, as a live sample is.
 2. Every row decided on observations is judged again (harness.judging) from its `judge` event (the stage
    visit, the window, the samples there were) and the `leg` and `entity_probe` events of results.json, with
