@@ -3,7 +3,9 @@
 Reading is group-scoped: the group and its member volumes are found once
 (`find_group`); each poll then asks References from each member volume with
 ResultClass TPD_RemoteStorageSynchronized and only the properties the rows and
-rules need, so a poll costs the size of the group, not of the array.
+rules need, so a poll costs the size of the group, not of the array. Preflight may
+install a cheaper way to ask the same answers (`ArrayCim.use_asker`: over a pool of
+connections, or one enumeration on a small array; harness.cim_reads).
 """
 
 from __future__ import annotations
