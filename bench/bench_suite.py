@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bench_poll import probe_for
+from bench_poll import probe_for, timed
 from harness_runs import (
     HarnessRun,
     WorldWatcher,
@@ -190,16 +190,6 @@ def detection_and_memory(s: Settings, figures: dict[str, Figure]) -> None:
 # --------------------------------------------------------------------------- one observation
 
 
-def _timed(fn: Callable[[], Any], repeat: int) -> list[float]:
-    fn()
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
 def _read_times(spec: WorldSpec, repeat: int, naive: bool = False) -> tuple[list[float], list[float]]:
     """Milliseconds of the harness's read of the group under test on the secondary (and of the naive read:
     EnumerateInstances of every pair, same property list, filtered to the group)."""
@@ -208,7 +198,7 @@ def _read_times(spec: WorldSpec, repeat: int, naive: bool = False) -> tuple[list
         group = probe.group
         assert group is not None
         try:
-            ours = _timed(lambda: probe.cim.read(group), repeat)
+            ours = timed(lambda: probe.cim.read(group), repeat)
             if not naive:
                 return ours, []
             members = {_volume_key(CIMInstanceName.from_wbem_uri(m)) for m in group.members}
@@ -217,7 +207,7 @@ def _read_times(spec: WorldSpec, repeat: int, naive: bool = False) -> tuple[list
                 found = probe.cim.conn.EnumerateInstances(PAIR_CLASS, PropertyList=PAIR_PROPERTIES)
                 return [i for i in found if _ends(i.path) & members]
 
-            return ours, _timed(enumerate_all, max(1, repeat // 20))
+            return ours, timed(enumerate_all, max(1, repeat // 20))
         finally:
             probe.cli.close()
             probe.cim.close()
