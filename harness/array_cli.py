@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,27 @@ class ArrayCli:
             self._client = None
 
     def run(self, command: str, stdin: str | None = None, timeout: float | None = None) -> CliResult:
-        """Run one command line; a lost connection is re-established once."""
+        """Run one command line; a lost connection is re-established once.
+
+        From the main thread, where a signal raises KeyboardInterrupt, the exchange runs on a thread of its
+        own and the interrupt lands in the wait for it, never inside paramiko: the poller shares this
+        connection's transport, and an interrupt between paramiko's lock and its `try` leaves the lock held
+        and every later command to the array hanging. The interrupted command goes on; its result still
+        reaches the transcript."""
+        if threading.current_thread() is not threading.main_thread():
+            return self._run(command, stdin, timeout)
+        future: Future[CliResult] = Future()
+
+        def exchange() -> None:
+            try:
+                future.set_result(self._run(command, stdin, timeout))
+            except BaseException as exc:  # handed to the waiting thread
+                future.set_exception(exc)
+
+        threading.Thread(target=exchange, name=f"cli-{self.array}", daemon=True).start()
+        return future.result()
+
+    def _run(self, command: str, stdin: str | None, timeout: float | None) -> CliResult:
         for attempt in (1, 2):
             client = self._connected()
             t_start = self.clock()

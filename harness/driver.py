@@ -7,6 +7,7 @@ deadlines, marks events), the action runner and the run clock. Unit tests drive 
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -135,6 +136,7 @@ class Driver:
         self.progress(f"stage {leg.source} -> {leg.target}")
         started = self.now()
         visit = Visit(leg.target, entered_at=started)
+        interrupted = True
         try:
             during: Step | None = None
             for step in leg.steps:
@@ -144,14 +146,15 @@ class Driver:
                 self._do(step, visit, during)
                 during = None
             confirming = self._await_entry(leg.target)
+            interrupted = False
         except StageTimeout as exc:
+            interrupted = False
             return self._lost(visit, leg, exc, arrived_late=leg.steps[-1].kind == "command")
         except (StageError, ActionError, CliError) as exc:
+            interrupted = False
             return self._lost(visit, leg, exc)
         finally:
-            ended = self.now()
-            self.busy.append((started, ended))
-            self.poller.mark("leg", source=leg.source, target=leg.target, start=started, end=ended)
+            self._end_leg(leg, started, interrupted)
         # the samples that showed the stage count towards settling it
         visit.entered = {k: o.t_start for k, o in confirming.items()}
         visit.entered_at = min(visit.entered.values(), default=self.now())
@@ -161,6 +164,14 @@ class Driver:
         self.poller.stage = leg.target
         self.poller.mark("stage", stage=leg.target)
         return visit
+
+    def _end_leg(self, leg: Leg, started: float, interrupted: bool) -> None:
+        """The leg's busy window. An interrupted leg's stays open: the command it sent may still be running on
+        the array, and what it then does is the harness's doing, not someone else's (harness.interference)."""
+        ended = math.inf if interrupted else self.now()
+        self.busy.append((started, ended))
+        self.poller.mark("leg", source=leg.source, target=leg.target, start=started,
+                         end=None if interrupted else ended)  # fmt: skip
 
     def _lost(self, visit: Visit, leg: Leg, exc: Exception, arrived_late: bool = False) -> Visit:
         """The stage was not reached. After an accepted command that is the arrays' doing (`timeout`: the

@@ -16,11 +16,12 @@ Events this module reads and writes:
   acting on the pair ran after it), SLD rows' `check` and `since`, rules' `observed` arrays;
 - `leg` (one per leg the driver travelled, at its end): `source`, `target`, `start`, `end`: the busy
   intervals of the rules and of the interference check (the run time from its first step until its stage
-  was seen), and when the pair left a stage.
+  was seen; `end` null: the leg was interrupted, its command may still run), and when the pair left a stage.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -262,8 +263,9 @@ def disturbed(result: RowResult, disturbance: str | None) -> RowResult:
 
 
 def legs(events: Sequence[Mapping[str, Any]]) -> list[tuple[float, float]]:
-    """The busy intervals the `leg` events give, in order."""
-    return [(float(e["start"]), float(e["end"])) for e in events if e.get("kind") == LEG]
+    """The busy intervals the `leg` events give, in order (an interrupted leg's has no end: still open)."""
+    return [(float(e["start"]), math.inf if e.get("end") is None else float(e["end"])) for e in events
+            if e.get("kind") == LEG]  # fmt: skip
 
 
 def probes(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -3,9 +3,13 @@ refused command or a stage that never comes does, and the way back. Each test ru
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import pytest
+
 from harness.driver import Driver
+from harness.judging import first_outside_change, legs
 from harness.stages import NATURAL
 from harness.teardown import commands_to_run, return_to_natural
 from tests.scripted_pair import scripted
@@ -114,3 +118,28 @@ def test_commands_to_run_by_hand_follow_the_planner_from_the_stage_the_arrays_sh
     commands = commands_to_run(driver, s["actions"].actions)
     assert commands == ["on secondary: setrcopygroup recover -f -waittask rcg.r1",
                         "on secondary: setrcopygroup restore -f -waittask rcg.r1"]  # fmt: skip
+
+
+def test_an_interrupted_leg_stays_busy_so_what_its_command_still_does_is_not_someone_else() -> None:
+    s = scripted()
+    driver = driver_for(s)
+    driver.reach("primary_down")
+
+    def interrupt(now: float) -> None:
+        if s["pair"].running == "failover":
+            raise KeyboardInterrupt("SIGINT received")
+
+    s["poller"].before_sample.append(interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        driver.reach("failover")
+    s["poller"].before_sample.clear()
+    leg = [e for e in s["timeline"].events if e["kind"] == "leg"][-1]
+    assert leg["target"] == "failover" and leg["end"] is None and driver.busy[-1][1] == math.inf
+    s["poller"].run_for(0.5)
+    s["pair"].set("secondary", status="Started")  # the interrupted command goes on on the array
+    s["poller"].sample()
+    observations = s["timeline"].observations
+    assert first_outside_change(observations, driver.busy) is None
+    assert first_outside_change(observations, legs(s["timeline"].events)) is None  # as rejudge rebuilds it
+    closed = [*driver.busy[:-1], (driver.busy[-1][0], leg["t"])]
+    assert first_outside_change(observations, closed) is not None  # a window closed at the interruption: found
