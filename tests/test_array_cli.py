@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,3 +119,36 @@ def test_host_key_lines_with_or_without_a_host_field() -> None:
     assert parse_host_key(f"[10.0.0.1]:22 {line} comment").get_base64() == line.split()[1]
     with pytest.raises(CliError, match="not a valid ssh-ed25519 key"):
         parse_host_key("ssh-ed25519 AAAAnotbase64!!")
+
+
+def test_a_signal_during_a_command_of_the_main_thread_never_lands_inside_the_ssh_exchange(
+    server: ArraySSHServer,
+) -> None:
+    """The interrupt reaches the waiting main thread; the exchange itself completes (its result still reaches
+    the transcript) and the connection, which the poller shares, keeps working."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt("SIGALRM as SIGINT")
+
+    transcript = Transcript()
+    cli = cli_for(server, transcript)
+    group = "rcg_sync_0"
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        assert cli.run(f"stoprcopygroup -f {group}").ok
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            cli.run(f"startrcopygroup -wait {group}")  # returns once the volumes resynced (about 1 s)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(transcript.entries) < 2:
+            time.sleep(0.05)
+        done = threading.Thread(target=lambda: cli.run("showrcopy groups"), daemon=True)
+        done.start()
+        done.join(timeout=10)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        cli.close()
+    assert [(e.command, e.status) for e in transcript.entries][:2] == [
+        (f"stoprcopygroup -f {group}", 0), (f"startrcopygroup -wait {group}", 0)]
+    assert not done.is_alive(), "a command after the interrupt hangs"
