@@ -21,8 +21,16 @@ from typing import Any
 import paramiko
 
 TOO_MANY_SESSIONS = "Too many local CLI connections."
-BROKEN_SESSION = -1
-"""Exit status recorded for a command whose SSH session broke before the array answered."""
+BROKEN_SESSION = -2
+"""Exit status recorded for a command whose SSH session broke before the array answered. Not -1: paramiko
+gives -1 for a channel the array closed without an exit status, which is the array's answer."""
+SESSION_BROKE = "the SSH session broke while running"
+
+
+def session_broke(result: CliResult) -> bool:
+    """Whether a transcript entry is a broken session, not an answer (transcripts written before
+    BROKEN_SESSION was -2 gave it -1, with this module's message)."""
+    return result.status == BROKEN_SESSION or (result.status == -1 and SESSION_BROKE in result.stderr)
 
 
 class CliError(Exception):
@@ -151,7 +159,7 @@ class ArrayCli:
                 result = self._exec(client, command, stdin, timeout or self.endpoint.timeout, t_start)
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 self.close()
-                message = f"{self._where()}: the SSH session broke while running {command!r}: {exc}"
+                message = f"{self._where()}: {SESSION_BROKE} {command!r}: {exc}"
                 broken = CliResult(self.array, command, "", message, BROKEN_SESSION, t_start, self.clock())
                 self.transcript.add(broken, ref)
                 if attempt == 2:

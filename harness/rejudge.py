@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.array_cli import BROKEN_SESSION, CliError, CliResult
+from harness.array_cli import CliError, CliResult, session_broke
 from harness.cim import (
     GROUP_SYNC_CLASS,
     PAIR_CLASS,
@@ -157,7 +157,7 @@ class ReplayCli:
             if entry.command != command:
                 raise CliError(f"{self.array}: the recording answers `{entry.command}` where the harness now "
                                f"sends `{command}`")  # fmt: skip
-            if entry.status == BROKEN_SESSION:
+            if session_broke(entry):
                 broken = entry
                 continue
             return entry

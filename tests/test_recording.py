@@ -15,7 +15,7 @@ import pywbem
 import pywbem_mock
 from pywbem import CIMDateTime, CIMInstance, CIMInstanceName, CIMProperty, Uint16
 
-from harness.array_cli import BROKEN_SESSION, CliError, CliResult
+from harness.array_cli import BROKEN_SESSION, SESSION_BROKE, CliError, CliResult
 from harness.cim import CimEndpoint, describe_failure
 from harness.recording import (
     CIM_FILE,
@@ -182,6 +182,10 @@ def test_the_replayed_cli_answers_as_array_cli_run_does() -> None:
     assert ReplayCli("primary", [result("showsys")], None).run("showsys").ref == "cli-1"
     retried = ReplayCli("primary", [result("showsys", BROKEN_SESSION, "cli-1"), result("showsys", 0, "cli-2")], None)
     assert retried.run("showsys").ref == "cli-2", "a broken session is retried, as ArrayCli.run does"
+    closed = CliResult("primary", "showsys", "", "", -1, 0.0, 0.1, "cli-1")  # the array closed the channel
+    assert ReplayCli("primary", [closed], None).run("showsys") is closed, "an answer without an exit status"
+    legacy = CliResult("primary", "showsys", "", f"primary: {SESSION_BROKE} 'showsys': EOF", -1, 0.0, 0.1, "cli-1")
+    assert ReplayCli("primary", [legacy, result("showsys", 0, "cli-2")], None).run("showsys").ref == "cli-2"
     with pytest.raises(CliError, match="cannot connect"):
         ReplayCli("primary", [], "primary: cannot connect over SSH").run("showsys")
     with pytest.raises(CliError, match="now sends `showrcopy`"):

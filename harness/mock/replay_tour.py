@@ -23,7 +23,7 @@ from typing import Any
 
 from pywbem import CIMClassName, CIMInstanceName
 
-from harness.array_cli import BROKEN_SESSION
+from harness.array_cli import session_broke
 from harness.recording import CIM_FILE, FORMAT, RECORDING_DIR, SAMPLES_FILE
 from harness.rejudge import Recording, RejudgeError, RunFiles
 
@@ -275,7 +275,7 @@ def _build(name: str, group: str, config: dict[str, Any], recording: Recording, 
 
 
 def _transcript(recording: Recording) -> dict[str, Any]:
-    return {ref: result for ref, result in recording.transcript.items() if result.status != BROKEN_SESSION}
+    return {ref: result for ref, result in recording.transcript.items() if not session_broke(result)}
 
 
 def _clock_offset(lines: Iterable[Mapping[str, Any]], transcript: Mapping[str, Any]) -> float:
