@@ -38,7 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:  # stdout closed by its reader (`| head`): what was written stands, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
