@@ -175,7 +175,10 @@ class ArrayCli:
         if stdin is not None:
             chan_in.write(stdin)
             chan_in.flush()
-        chan_in.channel.shutdown_write()
+            chan_in.channel.shutdown_write()
+        # Without input no EOF is sent: a command the array ends at once may have its channel closed (and its
+        # number reused for another thread's command) before the EOF goes out, and paramiko sends it anyway:
+        # the server takes it for the new channel's (asyncssh then drops that channel: exit status -1).
         stdout = chan_out.read().decode(errors="replace")
         stderr = chan_err.read().decode(errors="replace")
         status = chan_out.channel.recv_exit_status()

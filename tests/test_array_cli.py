@@ -152,3 +152,31 @@ def test_a_signal_during_a_command_of_the_main_thread_never_lands_inside_the_ssh
     assert [(e.command, e.status) for e in transcript.entries][:2] == [
         (f"stoprcopygroup -f {group}", 0), (f"startrcopygroup -wait {group}", 0)]
     assert not done.is_alive(), "a command after the interrupt hangs"
+
+
+def test_commands_of_several_threads_on_one_connection_all_get_their_exit_status(server: ArraySSHServer) -> None:
+    """Quick commands from pollers beside a DR command on the same connection: none loses its channel to a
+    stray EOF of another (without the fix about one command in 40 ended with exit status -1 here)."""
+    transcript = Transcript()
+    cli = cli_for(server, transcript)
+    group = "rcg_sync_0"
+    stop = time.monotonic() + 8
+
+    def poll() -> None:
+        while time.monotonic() < stop:
+            cli.run("showrcopy targets")
+            cli.run(f"showrcopy groups {group}")
+
+    pollers = [threading.Thread(target=poll, daemon=True) for _ in range(2)]
+    try:
+        for poller in pollers:
+            poller.start()
+        while time.monotonic() < stop:
+            cli.run(f"stoprcopygroup -f {group}")
+            cli.run(f"startrcopygroup -wait {group}")
+        for poller in pollers:
+            poller.join(timeout=30)
+    finally:
+        cli.close()
+    odd = [(e.command, e.status, e.stderr) for e in transcript.entries if e.status != 0]
+    assert odd == [] and len(transcript.entries) > 100, odd
