@@ -3,13 +3,18 @@
 Reading is group-scoped: the group and its member volumes are found once
 (`find_group`); each poll then asks References from each member volume with
 ResultClass TPD_RemoteStorageSynchronized and only the properties the rows and
-rules need, so a poll costs the size of the group, not of the array.
+rules need, so a poll costs the size of the group, not of the array. Preflight may
+install a cheaper way to ask the same answers (`ArrayCim.use_asker`: over a pool of
+connections, or one enumeration on a small array; harness.cim_reads).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pywbem
@@ -149,13 +154,40 @@ def _short(text: str, limit: int = 200) -> str:
 class ArrayCim:
     """One array's provider, read through pywbem."""
 
+    recorder: pywbem.BaseOperationRecorder | None = None
+    asker: Callable[[GroupHandle], GroupAnswers] | None = None
+    """How one poll asks the provider (None: `ask_serial`); preflight installs the path it chose (`use_asker`,
+    harness.cim_read_choice)."""
+    _close_asker: Callable[[], None] | None = None
+
     def __init__(self, endpoint: CimEndpoint, recorder: pywbem.BaseOperationRecorder | None = None) -> None:
         self.endpoint = endpoint
-        self.conn = connect(endpoint)
+        self.recorder = recorder
+        self.conn = self._connection(recorder)
+
+    def connect(self) -> WBEMConnection:
+        """Another connection to this array (a pool's), with its own copy of the array's operation recorder."""
+        return self._connection(self.recorder.copy() if self.recorder is not None else None)
+
+    def _connection(self, recorder: pywbem.BaseOperationRecorder | None) -> WBEMConnection:
+        conn = connect(self.endpoint)
         if recorder is not None:
-            self.conn.add_operation_recorder(recorder)
+            conn.add_operation_recorder(recorder)
+        return conn
+
+    def use_asker(self, asker: Callable[[GroupHandle], GroupAnswers], close: Callable[[], None] | None = None) -> None:
+        """Polls ask the provider with `asker` from now on; `close` (a pool's) runs when this array closes or
+        another asker replaces this one."""
+        self._close_extras()
+        self.asker, self._close_asker = asker, close
+
+    def _close_extras(self) -> None:
+        close, self._close_asker = self._close_asker, None
+        if close is not None:
+            close()
 
     def close(self) -> None:
+        self._close_extras()
         self.conn.close()
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -250,20 +282,23 @@ class ArrayCim:
         raise CimError (the observation has no CIM view). The answers are turned into the view by
         `cim_view`, which re-judging a recorded run calls on the recorded answers.
         """
-        return cim_view(group, self.ask(group), peer_serial, self.endpoint)
+        with gc_paused():
+            return cim_view(group, self.ask(group), peer_serial, self.endpoint)
 
     def ask(self, group: GroupHandle) -> GroupAnswers:
-        """The provider's answers for one poll of `group`, as pywbem gave them (nothing converted yet)."""
+        """The provider's answers for one poll of `group`, as pywbem gave them (nothing converted yet), asked
+        the way preflight chose (`asker`: one References per member volume by default)."""
+        return (self.asker or self.ask_serial)(group)
+
+    def ask_serial(self, group: GroupHandle) -> GroupAnswers:
+        """One References per member volume, in the group's order, then the group's References."""
         pairs: list[tuple[str, Answer]] = []
         for member_text in group.members:
-            member = CIMInstanceName.from_wbem_uri(member_text)
-            answer = _ask(self.conn.References, member, ResultClass=PAIR_CLASS, PropertyList=PAIR_PROPERTIES)
+            answer = ask_member(self.conn, member_text)
             pairs.append((member_text, answer))
-            if answer.error is not None and not _refused(answer.error, PAIR_REFUSALS):
+            if failed(answer):
                 return GroupAnswers(tuple(pairs), None)  # the read failed: nothing more is asked
-        syncs = _ask(self.conn.References, group.path, ResultClass=GROUP_SYNC_CLASS,
-                     PropertyList=GROUP_SYNC_PROPERTIES)  # fmt: skip
-        return GroupAnswers(tuple(pairs), syncs)
+        return GroupAnswers(tuple(pairs), ask_group_syncs(self.conn, group))
 
     def probe_entities(self, group: GroupHandle) -> dict[str, bool]:
         """RULE-04: a TPD_ReplicationEntity must be reachable through Associators only."""
@@ -311,6 +346,43 @@ class GroupAnswers:
 
     pairs: tuple[tuple[str, Answer], ...]  # (member volume path text, its answer)
     group_syncs: Answer | None
+
+
+def ask_member(conn: WBEMConnection, member_text: str) -> Answer:
+    """A member volume's References to its pairs (ResultClass, PropertyList), as one poll asks them."""
+    member = member_path(member_text)
+    return _ask(conn.References, member, ResultClass=PAIR_CLASS, PropertyList=PAIR_PROPERTIES)
+
+
+def ask_group_syncs(conn: WBEMConnection, group: GroupHandle) -> Answer:
+    """The group's References to its GroupSynchronized instances, as one poll asks them."""
+    return _ask(conn.References, group.path, ResultClass=GROUP_SYNC_CLASS, PropertyList=GROUP_SYNC_PROPERTIES)
+
+
+def failed(answer: Answer) -> bool:
+    """A member's answer that ends the read: an error that is not a refusal about the volume."""
+    return answer.error is not None and not _refused(answer.error, PAIR_REFUSALS)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector held off while a read builds its answers: pywbem's parser makes many small
+    objects, and the collections they trigger (scanning the whole heap, world and all, in a simulated run) cost
+    about a fifth of a large read. What the read leaves behind is collected afterwards, as usual."""
+    if not gc.isenabled():  # held off already (another read): leave it to that one
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@lru_cache(maxsize=65536)
+def member_path(member_text: str) -> CIMInstanceName:
+    """A member volume's path from its text (parsed once: the same object each poll, never changed)."""
+    return CIMInstanceName.from_wbem_uri(member_text)
 
 
 def _ask(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Answer:
@@ -381,8 +453,8 @@ def _pair(inst: pywbem.CIMInstance, group: GroupHandle, volume_name: str) -> Cim
         path=_path_text(inst.path),
         system_element=system_text,
         synced_element=synced_text,
-        system_element_local=_local(system, group),
-        synced_element_local=_local(synced, group),
+        system_element_local=_local_text(system, system_text, group),
+        synced_element_local=_local_text(synced, synced_text, group),
         system_element_class=getattr(system, "classname", ""),
         synced_element_class=getattr(synced, "classname", ""),
         local_volume=volume_name,
@@ -430,6 +502,8 @@ def path_text(path: CIMInstanceName) -> str:
 
 
 def _path_text(path: CIMInstanceName) -> str:
+    if not path.host:
+        return path.to_wbem_uri(format="canonical")
     local = path.copy()
     local.host = None
     return local.to_wbem_uri(format="canonical")
@@ -439,10 +513,10 @@ def _ref_text(ref: Any) -> str:
     return ref.to_wbem_uri(format="canonical") if isinstance(ref, CIMInstanceName) else str(ref)
 
 
-def _local(ref: Any, group: GroupHandle) -> bool:
-    if not isinstance(ref, CIMInstanceName) or ref.host:
-        return False
-    return _path_text(ref) in group.members
+def _local_text(ref: Any, text: str, group: GroupHandle) -> bool:
+    """The reference names a member volume of the group (no host: this array's), given `_ref_text(ref)` (for a
+    reference without host, the text the members are keyed by)."""
+    return isinstance(ref, CIMInstanceName) and not ref.host and text in group.members
 
 
 def _group_name(ref: Any) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.array_cli import ArrayCli, CliError, SshEndpoint, Transcript
 from harness.cim import ArrayCim, CimEndpoint, CimError, CimIdentity, GroupHandle
+from harness.cim_read_choice import ReadChoice, choose_read
 from harness.cli_read import CliIdentity, CliReadError, read_group, read_identity, read_targets
 from harness.config import ArrayConfig, TargetConfig
 from harness.showrcopy import CliParseError, base_group_name, parse_showrcopy
@@ -43,6 +44,7 @@ class ArrayHandle:
     peer_key: str = ""
     peer_name: str = ""  # the peer's system name (showsys)
     target: TargetChoice | None = None  # this array's remote-copy target that leads to the peer
+    reads: ReadChoice | None = None  # how polls read the group on this array (measured at preflight)
 
     @property
     def target_name(self) -> str:
@@ -69,6 +71,7 @@ class ArrayHandle:
             "value_names": _names_json(ident.value_names) if ident else {},
             "group": self.group_name,
             "target": self.target.manifest() if self.target else None,
+            "cim_reads": self.reads.manifest() if self.reads else None,
         }
 
 
@@ -125,6 +128,17 @@ class Connections:
             problems += self._natural_state_problems()
         if problems:
             raise PreflightError("; ".join(problems))
+        self._choose_reads(progress)
+
+    def _choose_reads(self, progress: Callable[[str], None] | None) -> None:
+        """How each observed array's polls read the group: the cheapest path measured on its provider, within
+        `polling.max_cim_connections` (harness.cim_read_choice)."""
+        for key in self.observed_keys():
+            handle = self.arrays[key]
+            assert handle.group is not None
+            handle.reads = choose_read(handle.cim, handle.group, self.config.polling.max_cim_connections)
+            if progress is not None:
+                progress(handle.reads.line(key))
 
     def _system_name(self, key: str) -> str:
         handle = self.arrays[key]

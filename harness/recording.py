@@ -2,7 +2,8 @@
 `<run-dir>/recording/`, so that the run can be judged again offline (`smis-harness rejudge`).
 
 - `cim.jsonl`: one line per CIM operation the harness performs, through pywbem's operation-recorder
-  interface (`CimRecorder`, one per connection): `ref` (`cim-N`), `array`, `op` (the WBEMConnection
+  interface (`CimRecorder`, one per connection, the pooled connections of harness.cim_pool included: their
+  operations belong to the sample whose read asked them): `ref` (`cim-N`), `array`, `op` (the WBEMConnection
   method), `args` (its arguments), `t` (run time when it started, the clock of the observations'
   `t_start`), `dt` (seconds it took), and `result` (instances and paths as CIM-XML, pywbem's
   `tocimxmlstr()`, so they are rebuilt exactly) or `error` (the exception: class, text, CIM status).
@@ -26,6 +27,7 @@ no redaction of the plain value would catch; of their bodies only a digest is ke
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import itertools
 import json
@@ -115,7 +117,13 @@ def parse_cimxml(text: str) -> Any:
     from pywbem._tupleparse import TupleParser
     from pywbem._tupletree import xml_to_tupletree_sax
 
-    return TupleParser().parse_any(xml_to_tupletree_sax(text, "recorded CIM-XML"))
+    parsed = TupleParser().parse_any(xml_to_tupletree_sax(text, "recorded CIM-XML"))
+    # an instance whose path has no host (EnumerateInstances' answer) is written as VALUE.OBJECTWITHLOCALPATH,
+    # which the parser gives as a tuple tree around the instance (its path set)
+    if isinstance(parsed, tuple) and parsed[:1] == ("VALUE.OBJECTWITHLOCALPATH",) and len(parsed) == 3 \
+            and isinstance(parsed[2], CIMInstance):  # fmt: skip
+        return parsed[2]
+    return parsed
 
 
 def encode_error(exc: BaseException) -> dict[str, Any]:
@@ -185,7 +193,9 @@ class Recording:
         self._write = write
         self.t0 = t0
         self.clock = clock
-        self._local = threading.local()
+        # per thread, and carried into the CIM connection pool's threads (harness.cim_pool copies the context)
+        self._capture: contextvars.ContextVar[Capture | None] = contextvars.ContextVar(f"capture-{id(self)}",
+                                                                                      default=None)  # fmt: skip
         self._lock = threading.Lock()
         self._refs = itertools.count()
         self._last: dict[tuple[str, str], tuple[str, Any, str]] = {}  # (array, request) -> (ref, result, text)
@@ -217,17 +227,17 @@ class Recording:
     # ------------------------------------------------------------------ captures (the poller's samples)
     @contextmanager
     def capture(self) -> Iterator[Capture]:
-        """While the block runs, the CIM operations and CLI commands of this thread are the sample's."""
+        """While the block runs, the CIM operations and CLI commands of this thread (and of the CIM pool's threads
+        working for it) are the sample's."""
         capture = Capture()
-        previous = getattr(self._local, "capture", None)
-        self._local.capture = capture
+        token = self._capture.set(capture)
         try:
             yield capture
         finally:
-            self._local.capture = previous
+            self._capture.reset(token)
 
     def current(self) -> Capture | None:
-        return getattr(self._local, "capture", None)
+        return self._capture.get()
 
     def note(self, ref: str) -> None:
         """A CLI command (its transcript ref) or CIM operation of this thread, for the sample being taken."""

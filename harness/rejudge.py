@@ -3,7 +3,9 @@
 1. The observations are rebuilt from the run's recording (harness.recording): each sample's CLI text
    (transcript.jsonl, by the refs of recording/samples.jsonl) through the harness's own `showrcopy`
    reading (`harness.poll.read_cli`), each CIM read's recorded answers (recording/cim.jsonl, CIM-XML
-   parsed back by pywbem) through the harness's own conversion (`harness.cim.cim_view`), put together by
+   parsed back by pywbem; References per member volume, or the one enumeration of the pair class the read
+   path `enumeration` asks, `harness.cim_reads.enumerated_answers`) through the harness's own conversion
+   (`harness.cim.cim_view`), put together by
    `harness.poll.observation_from`, as a live sample is.
 2. Every row decided on observations is judged again (harness.judging) from its `judge` event (the stage
    visit, the window, the samples there were) and the `leg` and `entity_probe` events of results.json, with
@@ -44,6 +46,7 @@ from harness.cim import (
     cim_view,
     path_text,
 )
+from harness.cim_reads import enumerated_answers, refs_by_member
 from harness.judging import (
     JUDGE,
     LEG,
@@ -267,23 +270,39 @@ class Recording:
         if handle is None:
             return None, f"{probe.endpoint.url}: the recording holds no group handle for {probe.array}"
         try:
-            asked: dict[tuple[str, str], str] = {}
-            for ref in line.get("cim") or []:
-                args = self.args(ref)
-                target = args.get("ObjectName")
-                if (self.cim.get(ref) or {}).get("op") == "References" and target is not None:
-                    asked[(path_text(target), str(args.get("ResultClass")))] = ref
-            pairs: list[tuple[str, Answer]] = []
-            for member in handle.members:
-                ref_ = asked.get((member, PAIR_CLASS))
-                if ref_ is None:
-                    break
-                pairs.append((member, self.answer(ref_)))
-            sync_ref = asked.get((path_text(handle.path), GROUP_SYNC_CLASS))
-            answers = GroupAnswers(tuple(pairs), self.answer(sync_ref) if sync_ref else None)
-            return cim_view(handle, answers, probe.peer_serial, probe.endpoint), None
+            return cim_view(handle, self._group_answers(line, handle), probe.peer_serial, probe.endpoint), None
         except CimError as exc:
             return None, str(exc)
+
+    def _group_answers(self, line: Mapping[str, Any], handle: GroupHandle) -> GroupAnswers:
+        """The sample's CIM answers as the read that asked them gives them to `cim_view` (harness.cim_reads:
+        References per member, serial or pooled; or one enumeration of the pair class)."""
+        asked: dict[tuple[str, str], str] = {}
+        enumeration: str | None = None
+        for ref in line.get("cim") or []:
+            args, op = self.args(ref), (self.cim.get(ref) or {}).get("op")
+            target = args.get("ObjectName")
+            if op == "References" and target is not None:
+                asked[(path_text(target), str(args.get("ResultClass")))] = ref
+            elif op == "EnumerateInstances" and str(args.get("ClassName")) == PAIR_CLASS:
+                enumeration = ref
+        sync_ref = asked.get((path_text(handle.path), GROUP_SYNC_CLASS))
+        syncs = self.answer(sync_ref) if sync_ref else None
+        members = {m: self.answer(r) for m in handle.members if (r := asked.get((m, PAIR_CLASS))) is not None}
+        if enumeration is not None and not isinstance(self.answer(enumeration).error, _cim_error()):
+            return enumerated_answers(handle, self.answer(enumeration), refs_by_member(members), lambda: syncs)
+        pairs: list[tuple[str, Answer]] = []
+        for member in handle.members:  # as asked in the group's order, up to the first not asked
+            if member not in members:
+                break
+            pairs.append((member, members[member]))
+        return GroupAnswers(tuple(pairs), syncs)
+
+
+def _cim_error() -> type:
+    import pywbem
+
+    return pywbem.CIMError
 
 
 def _is_pywbem(exc: BaseException) -> bool:

@@ -93,6 +93,9 @@ class Polling(_Strict):
     """Consecutive identical observations that count as a settled state."""
     transients: Transients = Field(default_factory=Transients)
     """Expected in-progress durations, for the check that the polling can catch them (dry-run, preflight)."""
+    max_cim_connections: int = Field(default=4, ge=1, le=32)
+    """CIM connections the harness opens to one array at most (a pool for concurrent reads; 1: one connection).
+    Preflight measures which read of the group is cheapest within this bound (harness.cim_read_choice)."""
 
 
 class TimeLimits(_Strict):
