@@ -54,16 +54,18 @@ class ReadChoice:
     connections: int = 1
     medians_ms: dict[str, float] = field(default_factory=dict)
     not_candidates: dict[str, str] = field(default_factory=dict)  # path -> why it was not measured or chosen
+    pinned: bool = False  # named by arrays.<key>.cim.read, not measured
 
     def manifest(self) -> dict[str, Any]:
         return {"path": self.path, "connections": self.connections, "median_ms": dict(self.medians_ms),
-                "not_chosen": dict(self.not_candidates)}  # fmt: skip
+                "not_chosen": dict(self.not_candidates), "pinned": self.pinned}  # fmt: skip
 
     def line(self, key: str) -> str:
         measured = ", ".join(f"{p} {ms:.1f} ms" for p, ms in self.medians_ms.items()) or "none measured"
+        how = f"named by arrays.{key}.cim.read, not measured" if self.pinned else f"median per read: {measured}"
         others = "; ".join(f"{p}: {why}" for p, why in self.not_candidates.items())
         over = f" over {self.connections} connections" if self.connections > 1 else ""
-        return f"{key}: CIM reads {self.path}{over} (median per read: {measured})" + (f"; {others}" if others else "")
+        return f"{key}: CIM reads {self.path}{over} ({how})" + (f"; {others}" if others else "")
 
 
 def choose_read(
@@ -101,6 +103,26 @@ def choose_read(
     choice.connections = pool.connections if pool is not None else 1
     choice.not_candidates.pop(choice.path, None)
     cim.use_asker(asker, pool.close if pool is not None else None)
+    return choice
+
+
+def pin_read(cim: ArrayCim, group: GroupHandle, path: str, max_connections: int) -> ReadChoice:
+    """Install the named path on `cim` without measuring (`arrays.<key>.cim.read`). `pooled` without a second
+    connection to use (`max_connections` 1, one member volume) reads serially, and the choice says why."""
+    choice = ReadChoice(pinned=True)
+    if path == ENUMERATION:
+        cim.use_asker(enumeration_asker(cim))
+    elif path == POOLED and max_connections >= 2 and len(group.members) >= 2:
+        pool = CimPool(cim.connect, min(max_connections, len(group.members) + 1) - 1, cim.conn)
+        cim.use_asker(pooled_asker(pool), pool.close)
+        choice.connections = pool.connections
+    else:
+        cim.use_asker(cim.ask_serial)
+        if path == POOLED:
+            choice.not_candidates[POOLED] = "configured, but polling.max_cim_connections is 1" \
+                if max_connections < 2 else "configured, but the group has one member volume"  # fmt: skip
+            return choice
+    choice.path = path
     return choice
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.array_cli import ArrayCli, CliError, SshEndpoint, Transcript
 from harness.cim import ArrayCim, CimEndpoint, CimError, CimIdentity, GroupHandle
-from harness.cim_read_choice import ReadChoice, choose_read
+from harness.cim_read_choice import ReadChoice, choose_read, pin_read
 from harness.cli_read import CliIdentity, CliReadError, read_group, read_identity, read_targets
 from harness.config import ArrayConfig, TargetConfig
 from harness.showrcopy import CliParseError, base_group_name, parse_showrcopy
@@ -133,10 +133,13 @@ class Connections:
     def _choose_reads(self, progress: Callable[[str], None] | None) -> None:
         """How each observed array's polls read the group: the cheapest path measured on its provider, within
         `polling.max_cim_connections` (harness.cim_read_choice)."""
+        limit = self.config.polling.max_cim_connections
         for key in self.observed_keys():
             handle = self.arrays[key]
             assert handle.group is not None
-            handle.reads = choose_read(handle.cim, handle.group, self.config.polling.max_cim_connections)
+            path = handle.config.cim.read
+            handle.reads = choose_read(handle.cim, handle.group, limit) if path == "measure" else \
+                pin_read(handle.cim, handle.group, path, limit)  # fmt: skip
             if progress is not None:
                 progress(handle.reads.line(key))
 

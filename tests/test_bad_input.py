@@ -155,6 +155,8 @@ BAD_CONFIGS: dict[str, tuple[Callable[[Path], dict[str, Any]], Setup, str, str]]
                            "<= 3600"),
     "settle-samples-absurd": (simulated_target, put("polling.settle_samples", 10**9), "polling.settle_samples",
                               "<= 1000"),
+    "cim-read-unknown": (lab_target, put("arrays.primary.cim.read", "parallel"), "arrays.primary.cim.read",
+                         "'measure', 'serial', 'pooled' or 'enumeration'"),
     "max-cim-connections-zero": (simulated_target, put("polling.max_cim_connections", 0),
                                  "polling.max_cim_connections", ">= 1"),
     "max-cim-connections-absurd": (simulated_target, put("polling.max_cim_connections", 1000),

@@ -14,7 +14,7 @@ import pytest
 
 from harness.cim import ArrayCim, CimEndpoint, CimError, GroupHandle
 from harness.cim_pool import CimPool
-from harness.cim_read_choice import ReadBudget, choose_read
+from harness.cim_read_choice import ReadBudget, choose_read, pin_read
 from harness.cim_reads import ENUMERATION, POOLED, SERIAL, enumeration_asker, pooled_asker
 from harness.deviation_format import Deviation, DeviationSet, load_deviations, load_expect
 from harness.mock.clock import ManualClock
@@ -279,3 +279,54 @@ def test_a_provider_that_fails_the_read_at_preflight_is_read_serially(served: Ca
         cim.close()
     assert (choice.path, choice.connections, choice.medians_ms) == (SERIAL, 1, {})
     assert "the serial read failed" in choice.not_candidates[POOLED] and "none measured" in choice.line("primary")
+
+
+def recorded_ops(sim: SimulatedArrays, key: str, act: Callable[[ArrayCim, GroupHandle], Any]) -> list[str]:
+    """The CIM operations `act` sends through the array's recorder (pooled connections included); the group
+    is found on another connection, so only what `act` sends is listed."""
+    finder = reader(sim.describe(), key)
+    try:
+        group = finder.find_group(group_name(sim.world, key))
+    finally:
+        finder.close()
+    lines: dict[str, list[dict[str, Any]]] = {CIM_FILE: [], SAMPLES_FILE: []}
+    recording = Recording(lambda name, line: lines[name].append(line), 0.0)
+    cim = reader(sim.describe(), key, recording.recorder(key))
+    try:
+        act(cim, group)
+    finally:
+        cim.close()
+        recording.close()
+    return [str(line.get("op")) for line in lines[CIM_FILE]]
+
+
+@pytest.mark.parametrize("path", [SERIAL, POOLED, ENUMERATION])
+def test_a_pinned_read_path_is_used_without_measuring(served: Callable[..., SimulatedArrays], path: str) -> None:
+    sim = served("pair", volumes=3)
+    sim.world.clock.advance(3.0)  # type: ignore[attr-defined]
+    choices = []
+    ops = recorded_ops(sim, "secondary", lambda cim, group: (choices.append(pin_read(cim, group, path, 4)),
+                                                             cim.read(group)))  # fmt: skip
+    choice = choices[0]
+    assert (choice.path, choice.pinned, choice.medians_ms) == (path, True, {})
+    assert choice.connections == (4 if path == POOLED else 1) and "not measured" in choice.line("secondary")
+    # one read, by the named path: nothing sized the array, nothing was read twice to time it (References: one
+    # per member volume and the group's, or the group's beside the enumeration)
+    assert "OpenEnumerateInstancePaths" not in ops
+    assert ops.count("EnumerateInstances") == (1 if path == ENUMERATION else 0)
+    assert ops.count("References") == (1 if path == ENUMERATION else 3 + 1)
+
+
+def test_a_pinned_pool_without_a_second_connection_reads_serially(served: Callable[..., SimulatedArrays]) -> None:
+    sim = served("pair", volumes=3)
+    sim.world.clock.advance(3.0)  # type: ignore[attr-defined]
+    cim = reader(sim.describe(), "secondary")
+    group = cim.find_group(group_name(sim.world, "secondary"))
+    try:
+        before = cim.read(group)
+        choice = pin_read(cim, group, POOLED, 1)
+        assert cim.read(group) == before
+    finally:
+        cim.close()
+    assert (choice.path, choice.connections) == (SERIAL, 1)
+    assert "max_cim_connections is 1" in choice.not_candidates[POOLED]

@@ -313,9 +313,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     pool = RunPool(tmp_path_factory.mktemp("e2e"))
     yield pool
     pool.close()
-    durations = {
-        name: round(f.result().seconds, 1) for name, f in pool.futures.items() if f.done() and not f.exception()
-    }
+    finished = {name: f for name, f in pool.futures.items() if f.done() and not f.cancelled() and not f.exception()}
+    durations = {name: round(f.result().seconds, 1) for name, f in finished.items()}
     print(f"\nsmis-harness run durations (s): {durations}")
 
 

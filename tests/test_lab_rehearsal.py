@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import stat
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from harness.array_cli import ArrayCli, SshEndpoint, Transcript
 from harness.config import load_config
 from harness.showrcopy import base_group_name, parse_showrcopy
 from harness.spec import load_spec
+from tests.server_output import first_json_line
 
 CLI = [sys.executable, "-m", "harness.command_line"]
 SPEC = load_spec()
@@ -52,17 +51,7 @@ def serve(config: Path, *args: str) -> Served:
         text=True,
         env=client_env(),
     )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline() if proc.stdout else ""), daemon=True).start()
-    try:
-        line = lines.get(timeout=60)
-    except queue.Empty:
-        proc.kill()
-        raise AssertionError("mock serve printed no JSON line within 60 s") from None
-    if not line:
-        _, err = proc.communicate(timeout=30)
-        raise AssertionError(f"mock serve exited with {proc.returncode} before printing: {err}")
-    return Served(proc, json.loads(line), config)
+    return Served(proc, first_json_line(proc, "mock serve", lambda: proc.communicate(timeout=30)[1]), config)
 
 
 def stop(proc: subprocess.Popen[str]) -> int:

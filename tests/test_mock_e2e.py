@@ -16,13 +16,11 @@ from __future__ import annotations
 import base64
 import json
 import os
-import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +38,7 @@ from harness.mock.deviations import Deviations
 from harness.mock.service import SimulatedArrays
 from harness.mock.topology import WorldSpec, build_world
 from harness.mock.world import Durations
+from tests.server_output import first_json_line
 
 T = TypeVar("T")
 
@@ -127,18 +126,8 @@ def start_serve(*args: str) -> Served:
         stderr=subprocess.PIPE,
         text=True,
     )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline() if proc.stdout else ""), daemon=True).start()
-    try:
-        line = lines.get(timeout=STARTUP_TIMEOUT)
-    except queue.Empty:
-        stop_serve(proc, signal.SIGKILL)
-        raise AssertionError("mock serve printed no JSON line in time") from None
-    if not line:
-        _, err = proc.communicate(timeout=EXIT_TIMEOUT)
-        raise AssertionError(f"mock serve exited with {proc.returncode} before printing: {err}")
-    assert line.endswith("\n") and line.count("\n") == 1
-    return Served(proc, json.loads(line))
+    return Served(proc, first_json_line(proc, "mock serve", lambda: proc.communicate(timeout=EXIT_TIMEOUT)[1],
+                                        STARTUP_TIMEOUT))
 
 
 def stop_serve(proc: subprocess.Popen[str], sig: signal.Signals = signal.SIGTERM) -> tuple[int, str, str]:

@@ -13,13 +13,11 @@ line and exit 2.
 from __future__ import annotations
 
 import json
-import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +34,7 @@ from harness.mock.replay import Hangup, NotRecorded, Replay
 from harness.mock.replay_command import load_run
 from harness.mock.replay_tour import Step
 from harness.rejudge import ELAPSED
+from tests.server_output import first_json_line
 from tests.test_lab_rehearsal import client_env
 from tests.test_run_command import DEVIATIONS, no_traceback, output, smis
 
@@ -64,27 +63,13 @@ def serving(run_dir: Path, where: Path) -> Iterator[Served]:
     with log.open("w") as err:
         proc = subprocess.Popen([*CLI, "mock", "serve", "--replay", str(run_dir), "--write-config", str(config)],
                                 stdout=subprocess.PIPE, stderr=err, text=True, env=client_env())  # fmt: skip
-    served = Served(proc, _first_line(proc, log), config, log)
+    served = Served(proc, first_json_line(proc, "mock serve --replay", log.read_text), config, log)
     try:
         yield served
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
-
-
-def _first_line(proc: subprocess.Popen[str], log: Path) -> dict[str, Any]:
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline() if proc.stdout else ""), daemon=True).start()
-    try:
-        line = lines.get(timeout=60)
-    except queue.Empty:
-        proc.kill()
-        raise AssertionError("mock serve --replay printed no JSON line within 60 s") from None
-    if not line:
-        proc.wait(timeout=30)
-        raise AssertionError(f"mock serve --replay exited {proc.returncode}: {log.read_text()}")
-    return dict(json.loads(line))
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +86,11 @@ def rows(report: Path) -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in json.loads((report / "results.json").read_text())["rows"]}
 
 
+def read_paths(report: Path) -> dict[str, str]:
+    arrays = json.loads((report / "results.json").read_text())["manifest"]["arrays"]
+    return {key: info["cim_reads"]["path"] for key, info in arrays.items()}
+
+
 def same_words(reason: str) -> str:
     return COUNTS.sub("<n>", ELAPSED.sub("<t>", reason))
 
@@ -110,6 +100,8 @@ def test_a_replayed_run_gives_the_recorded_verdicts_values_and_steps(recorded: P
     with serving(recorded, tmp_path) as served:
         document = yaml.safe_load(served.config.read_text())
         assert "simulated" not in document and set(document["arrays"]) == {"primary", "secondary"}, document
+        recorded_paths = read_paths(recorded)
+        assert {k: a["cim"]["read"] for k, a in document["arrays"].items()} == recorded_paths, document
         again = tmp_path / "again"
         proc = smis("run", "--config", str(served.config), "--allow-disruptive", "--report-dir", str(again), *ROWS,
                     cwd=tmp_path, env=client_env())  # fmt: skip
@@ -117,6 +109,7 @@ def test_a_replayed_run_gives_the_recorded_verdicts_values_and_steps(recorded: P
     assert proc.returncode == 1, output(proc)
     log = served.stderr()
     assert "0 requests refused" in log and "every recorded step replayed" in log, log
+    assert read_paths(again) == recorded_paths  # pinned: read as recorded, without measuring
     before, after = rows(recorded), rows(again)
     assert list(before) == list(after)
     for row_id, row in before.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -63,6 +63,9 @@ class CimConfig(_Strict):
     ca_cert: Path | None = None
     verify: StrictBool = True
     timeout: RequestSeconds = 30
+    read: Literal["measure", "serial", "pooled", "enumeration"] = "measure"
+    """How polls read the group (harness.cim_reads): `measure` chooses at preflight by measuring each path;
+    a path named is used without measuring (a replay pins the path its recording was made with)."""
 
     _secret: SecretStr | None = PrivateAttr(default=None)
 
@@ -136,6 +139,9 @@ class SshConfig(_Strict):
     host_key: str | None = None
     known_hosts: Path | None = None
     timeout: RequestSeconds = 30
+    read: Literal["measure", "serial", "pooled", "enumeration"] = "measure"
+    """How polls read the group (harness.cim_reads): `measure` chooses at preflight by measuring each path;
+    a path named is used without measuring (a replay pins the path its recording was made with)."""
 
     _secret: SecretStr | None = PrivateAttr(default=None)
 

@@ -227,7 +227,8 @@ class Replay:
         index = self._next.get(where, 0)
         chosen = min(index, len(entries) - 1)
         running = self._running[0] if self._running is not None else None
-        if running is not None and chosen > 0 and entries[chosen].t >= running.t_end and index < len(entries):
+        if running is not None and chosen > 0 and self._ended_after(entries[chosen], running.t_end) \
+                and index < len(entries):
             chosen -= 1  # the command still runs: what was recorded after it ended must wait
         else:
             self._next[where] = index + 1
@@ -237,6 +238,11 @@ class Replay:
             self._served[array] = _Served(sample, 1, now)
             self._started[array] = max(self._started.get(array, -1), sample.index)
         return read
+
+    def _ended_after(self, read: Read, moment: float) -> bool:
+        """Whether `read` (for a sample's first read: its whole sample) was answered at or after `moment`."""
+        end = self.tour.samples[read.sample].t_end if read.sample is not None else read.t
+        return max(read.t, end) >= moment
 
     def _sample_at(self, array: str, moment: float) -> Sample | None:
         """The array's recorded sample at `moment` of the current segment (the segment's first before that;

@@ -60,7 +60,7 @@ def serve_replay(args: argparse.Namespace) -> int:
         return _usage(f"{args.replay}: {exc}")
 
     def write(path: Path) -> list[Path]:
-        build = replay_builder(tour.config, tour.group)
+        build = replay_builder(tour.config, tour.group, tour.read_paths)
         return write_lab_config(path, servers.describe(), build=build, header=replay_header(tour.name))
 
     def stop() -> None:

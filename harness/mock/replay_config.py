@@ -38,11 +38,16 @@ def replay_header(run: str) -> str:
     return HEADER.replace("<run>", escaped).replace("<action>", REPLAY_ACTION)
 
 
-def replay_builder(recorded: Mapping[str, Any], group: str) -> Builder:
-    """The document builder for `write_lab_config` from the recorded run's configuration."""
+def replay_builder(recorded: Mapping[str, Any], group: str, read_paths: Mapping[str, str]) -> Builder:
+    """The document builder for `write_lab_config` from the recorded run's configuration; `read_paths` pins
+    each array's CIM read path to the one the recording was made with (a measurement might choose another,
+    whose requests the recording does not hold)."""
 
     def build(describe: Mapping[str, Any], files: Mapping[str, Path]) -> dict[str, Any]:
         arrays = {key: _array(key, info, files, recorded) for key, info in describe["arrays"].items()}
+        for key, path in read_paths.items():
+            if key in arrays:
+                arrays[key]["cim"]["read"] = path
         document: dict[str, Any] = {"topology": recorded.get("topology") or describe["topology"], "groups": [group],
                                     "arrays": arrays}  # fmt: skip
         for section in ("polling", "time_limits"):

@@ -107,6 +107,7 @@ class Sample:
     index: int
     array: str
     t_start: float
+    t_end: float  # when its last read was answered
     reads: list[Read]  # what the array answered, in the order the sample asked
     cli_up: bool  # the SSH side answered (no transport error before the array answered)
     cim_up: bool  # the CIM side answered (no connection error)
@@ -143,6 +144,7 @@ class Tour:
     samples: list[Sample]
     reads: list[Read]
     t_first: float  # when the recorded run sent its first request
+    manifest_arrays: dict[str, Any] = field(default_factory=dict)  # results.json manifest.arrays
     _starts: list[float] = field(default_factory=list)
     _entries: dict[tuple[int, str, str], list[Read]] = field(default_factory=dict)
     _by_key: dict[tuple[int, str, str], list[Read]] = field(default_factory=dict)
@@ -166,6 +168,13 @@ class Tour:
             grouped[sample.array].append(sample)
             segments[(self.segment_of(sample.t_start), sample.array)].append(sample)
         self._array_samples, self._segment_samples = dict(grouped), dict(segments)
+
+    @property
+    def read_paths(self) -> dict[str, str]:
+        """Each observed array's CIM read path in the recorded run (manifest `cim_reads`; serial when the
+        run was made before reads had paths)."""
+        return {key: str((info.get("cim_reads") or {}).get("path") or "serial")
+                for key, info in self.manifest_arrays.items() if isinstance(info, dict)}  # fmt: skip
 
     @property
     def arrays(self) -> list[str]:
@@ -196,8 +205,9 @@ class Tour:
         return self._segment_samples.get((segment, array), [])
 
     def in_window(self, array: str, start: float, end: float) -> list[Sample]:
-        """The samples of `array` with something answered, started in [start, end)."""
-        return [s for s in self.array_samples(array) if start <= s.t_start < end and s.reads]
+        """The samples of `array` with something answered, taken entirely within [start, end] (one that ended
+        after `end` may hold what the step's end changed: it belongs after the step)."""
+        return [s for s in self.array_samples(array) if start <= s.t_start and s.t_end <= end and s.reads]
 
 
 # --------------------------------------------------------------------------- reading a run directory
@@ -271,7 +281,8 @@ def _build(name: str, group: str, config: dict[str, Any], recording: Recording, 
     reads += _loose_cim(recording, in_samples, namespaces)
     steps = _steps(document, transcript, offset)
     times = [r.t for r in reads] + [s.t_start for s in steps]
-    return Tour(name, group, config, recording, steps, samples, reads, min(times, default=0.0))
+    arrays = dict((document.get("manifest") or {}).get("arrays") or {})
+    return Tour(name, group, config, recording, steps, samples, reads, min(times, default=0.0), arrays)
 
 
 def _transcript(recording: Recording) -> dict[str, Any]:
@@ -307,7 +318,8 @@ def _sample(index: int, line: Mapping[str, Any], recording: Recording, transcrip
             cim_up = cim_up and not read.hangup
             if not read.hangup:
                 reads.append(read)
-    return Sample(index, array, float(line["t_start"]), reads, "cli_error" not in line, cim_up)
+    t_start = float(line["t_start"])
+    return Sample(index, array, t_start, float(line.get("t_end", t_start)), reads, "cli_error" not in line, cim_up)
 
 
 def _cim_read(recording: Recording, ref: str, namespaces: Mapping[str, str], sample: int | None) -> Read | None:
