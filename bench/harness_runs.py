@@ -1,5 +1,5 @@
 """Running the harness the way a user does, for the benchmarks: `smis-harness run` as its own process
-(its wall time and its peak memory, from the kernel's accounting of that process alone), and a watcher
+(its wall time and its own peak memory, VmHWM), and a watcher
 that records when the simulated world's group state really changed (the ground truth for detection
 latency: the world is in this process, the harness in its own).
 """
@@ -7,7 +7,6 @@ latency: the world is in this process, the harness in its own).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -40,17 +39,50 @@ class HarnessRun:
 
 def run_harness(args: Sequence[str], report_dir: Path, log: Path) -> HarnessRun:
     """`smis-harness run ARGS --report-dir DIR --force` in its own process; wall time and peak RSS of that
-    process (os.wait4: the child alone, not this process or other children)."""
+    process (`peak_rss_mb`)."""
     command = [sys.executable, "-m", "harness.command_line", "run", *args, "--report-dir", str(report_dir), "--force"]
     started = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak = PeakRss(proc.pid)
+        proc.wait()
     wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
     results_file = report_dir / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else None
-    return HarnessRun(wall, proc.returncode, usage.ru_maxrss / 1024, report_dir, results)
+    return HarnessRun(wall, proc.returncode, peak.stop(), report_dir, results)
+
+
+class PeakRss:
+    """A process's own peak RSS: its VmHWM (/proc/PID/status), read every `every` seconds while it runs.
+
+    Not the kernel's ru_maxrss from wait4: at exec Linux carries the parent's high-water mark into the
+    child's, so a harness started by this process (which holds a 10,000-pair world) would be charged with
+    this process's memory. VmHWM belongs to the process's own address space, made at exec; growth in the
+    last `every` seconds before it exits is missed."""
+
+    def __init__(self, pid: int, every: float = 0.05) -> None:
+        self._path, self._every, self._kb = Path(f"/proc/{pid}/status"), every, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.is_set():
+            try:
+                text = self._path.read_text()
+            except OSError:
+                return
+            line = next((x for x in text.splitlines() if x.startswith("VmHWM:")), None)
+            if line is None:  # a zombie: its address space is gone
+                return
+            self._kb = max(self._kb, int(line.split()[1]))
+            self._done.wait(self._every)
+
+    def stop(self) -> float:
+        """The peak in MB (the process has ended)."""
+        self._done.set()
+        self._thread.join()
+        return self._kb / 1024
 
 
 def pair_config(path: Path, groups: Sequence[str], world_groups: int | None = None, **polling: Any) -> Path:
