@@ -165,7 +165,12 @@ def _session(
         *request.pytest_args,
     ]
     with interrupts.installed():
-        code = pytest.main(args, plugins=[plugin_module, plugin])
+        try:
+            code = pytest.main(args, plugins=[plugin_module, plugin])
+        except Exception as exc:  # pytest's own reporting failed (once: formatting an interrupt's traceback)
+            print(f"WARNING: pytest itself failed after the run ({type(exc).__name__}: {exc}); the run's "
+                  "results are written as recorded", file=sys.stderr)  # fmt: skip
+            code = pytest.ExitCode.INTERNAL_ERROR
     if plugin.document is None:
         if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
             return EXIT_USAGE

@@ -5,6 +5,7 @@ exit code says what happened (4 when the arrays were left out of their natural s
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,9 +20,10 @@ def _smis() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "harness.command_line"]
 
 
-def _start(report: Path, cwd: Path, config: Path, *select: str) -> subprocess.Popen[str]:
+def _start(report: Path, cwd: Path, config: Path, *select: str, env: dict[str, str] | None = None,
+           ) -> subprocess.Popen[str]:  # fmt: skip
     return subprocess.Popen([*_smis(), "run", "--config", str(config), "--report-dir", str(report), *select],
-                            cwd=cwd, text=True,
+                            cwd=cwd, text=True, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
@@ -66,6 +68,34 @@ def test_a_signal_during_a_dr_command_tears_down_and_writes_every_result_file(
     sent = [json.loads(line)["command"] for line in (report / "transcript.jsonl").read_text().splitlines()]
     assert any(c.startswith(f"setrcopygroup {during}") for c in sent)
     assert "Traceback" not in stderr
+
+
+BREAKS_ON_INTERRUPT = """
+def pytest_keyboard_interrupt(excinfo):
+    raise SystemError("AST constructor recursion depth mismatch (before=84, after=22)")
+"""
+
+
+def test_pytest_failing_to_report_an_interrupt_still_leaves_the_result_files(tmp_path: Path,
+                                                                             one_group_pair: Path) -> None:  # fmt: skip
+    """Once in CI, pytest's own report of the interrupt raised SystemError out of pytest.main (CPython's AST
+    parser, formatting the traceback): the run must still write its files and say so without a traceback."""
+    (tmp_path / "breaks_on_interrupt.py").write_text(BREAKS_ON_INTERRUPT)
+    report = tmp_path / "r"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = _start(report, tmp_path, one_group_pair, "--", "-p", "breaks_on_interrupt", env=env)
+    try:
+        _wait_for_sent(proc, report / "transcript.jsonl", "setrcopygroup failover")
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for name in ("results.json", "junit.xml", "index.html", "transcript.jsonl", "observations.jsonl"):
+        assert (report / name).is_file(), f"{name} missing\n{stderr[-3000:]}"
+    document = json.loads((report / "results.json").read_text())
+    assert document["verdict"] == "error" and proc.returncode == 143, (document["headline"], stderr[-2000:])
+    assert "pytest itself failed after the run (SystemError" in stderr and "Traceback" not in stderr, stderr[-3000:]
 
 
 def test_a_second_signal_skips_teardown_and_says_what_to_run_by_hand(tmp_path: Path, one_group_pair: Path) -> None:
