@@ -25,13 +25,14 @@ import os
 import platform
 import statistics
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench_poll import timed
 
 from harness.cim import ArrayCim, CimEndpoint, GroupHandle
 from harness.cim_pool import CimPool
@@ -72,16 +73,6 @@ def simulated(volumes: int, scale: int, groups: int) -> Iterator[Reader]:
             yield Reader(cim, group, str(info["arrays"]["primary"]["serial"]))
         finally:
             cim.close()
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
-    fn()  # warm-up: connections made
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def summary(samples: list[float]) -> dict[str, float]:

@@ -110,29 +110,41 @@ def pin_read(cim: ArrayCim, group: GroupHandle, path: str, max_connections: int)
     """Install the named path on `cim` without measuring (`arrays.<key>.cim.read`). `pooled` without a second
     connection to use (`max_connections` 1, one member volume) reads serially, and the choice says why."""
     choice = ReadChoice(pinned=True)
+    no_pool = _no_pool(group, max_connections) if path == POOLED else None
     if path == ENUMERATION:
         cim.use_asker(enumeration_asker(cim))
-    elif path == POOLED and max_connections >= 2 and len(group.members) >= 2:
-        pool = CimPool(cim.connect, min(max_connections, len(group.members) + 1) - 1, cim.conn)
+    elif path == POOLED and no_pool is None:
+        pool = _pool(cim, group, max_connections)
         cim.use_asker(pooled_asker(pool), pool.close)
         choice.connections = pool.connections
     else:
         cim.use_asker(cim.ask_serial)
-        if path == POOLED:
-            choice.not_candidates[POOLED] = "configured, but polling.max_cim_connections is 1" \
-                if max_connections < 2 else "configured, but the group has one member volume"  # fmt: skip
+        if no_pool is not None:
+            choice.not_candidates[POOLED] = f"configured, but {no_pool}"
             return choice
     choice.path = path
     return choice
 
 
+def _no_pool(group: GroupHandle, max_connections: int) -> str | None:
+    """Why a pool has nothing to add (None: it may)."""
+    if max_connections < 2:
+        return "polling.max_cim_connections is 1"
+    return "the group has one member volume" if len(group.members) < 2 else None
+
+
+def _pool(cim: ArrayCim, group: GroupHandle, max_connections: int) -> CimPool:
+    """The pool's extra connections: within the bound, at most one per member volume beside the array's own."""
+    return CimPool(cim.connect, min(max_connections, len(group.members) + 1) - 1, cim.conn)
+
+
 def _pooled(cim: ArrayCim, group: GroupHandle, max_connections: int, budget: ReadBudget, reference: CimView,
             choice: ReadChoice) -> tuple[float, Asker, CimPool | None] | None:  # fmt: skip
-    if max_connections < 2 or len(group.members) < 2:
-        why = "polling.max_cim_connections is 1" if max_connections < 2 else "the group has one member volume"
+    why = _no_pool(group, max_connections)
+    if why is not None:
         choice.not_candidates[POOLED] = why
         return None
-    pool = CimPool(cim.connect, min(max_connections, len(group.members) + 1) - 1, cim.conn)
+    pool = _pool(cim, group, max_connections)
     asker = pooled_asker(pool)
     return _verified(cim, group, asker, budget, reference, choice, POOLED, pool, choice.medians_ms[SERIAL])
 

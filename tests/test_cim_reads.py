@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,17 @@ def tour(sim: SimulatedArrays) -> Iterator[str]:
 
 def group_name(world: Any, key: str) -> str:
     return next(n for n, _ in world.groups_on(key) if not n.startswith("rcg_periodic"))
+
+
+@contextmanager
+def group_reader(sim: SimulatedArrays, key: str = "secondary",
+                 recorder: Any = None) -> Iterator[tuple[ArrayCim, GroupHandle]]:  # fmt: skip
+    """A CIM reader of `key` and its group under test, closed when the block ends."""
+    cim = reader(sim.describe(), key, recorder)
+    try:
+        yield cim, cim.find_group(group_name(sim.world, key))
+    finally:
+        cim.close()
 
 
 def compare_paths(sim: SimulatedArrays) -> list[str]:
@@ -239,9 +251,7 @@ def handle_line(group: GroupHandle) -> dict[str, Any]:
 def test_preflight_measures_within_the_bound_and_keeps_the_view(served: Callable[..., SimulatedArrays]) -> None:
     sim = served("pair", volumes=4)
     sim.world.clock.advance(3.0)  # type: ignore[attr-defined]
-    cim = reader(sim.describe(), "secondary")
-    group = cim.find_group(group_name(sim.world, "secondary"))
-    try:
+    with group_reader(sim) as (cim, group):
         before = cim.read(group)
         choice = choose_read(cim, group, 1, ReadBudget(reads=2, least=2))
         assert POOLED not in choice.medians_ms and "max_cim_connections is 1" in choice.not_candidates[POOLED]
@@ -251,19 +261,13 @@ def test_preflight_measures_within_the_bound_and_keeps_the_view(served: Callable
         assert choice.connections == (3 if choice.path == POOLED else 1)
         assert cim.read(group) == before
         assert choice.path in choice.line("secondary") and choice.manifest()["path"] == choice.path
-    finally:
-        cim.close()
 
 
 def test_a_large_array_is_never_enumerated(served: Callable[..., SimulatedArrays]) -> None:
     sim = served("pair", volumes=2, groups=12)  # 24 pairs on each array, more than 4 per member volume of a group
     sim.world.clock.advance(3.0)  # type: ignore[attr-defined]
-    cim = reader(sim.describe(), "secondary")
-    group = cim.find_group(group_name(sim.world, "secondary"))
-    try:
+    with group_reader(sim) as (cim, group):
         choice = choose_read(cim, group, 2, ReadBudget(reads=2, least=2))
-    finally:
-        cim.close()
     assert ENUMERATION not in choice.medians_ms and choice.path != ENUMERATION
     assert "more than 8 TPD_RemoteStorageSynchronized" in choice.not_candidates[ENUMERATION]
 
@@ -284,11 +288,8 @@ def test_a_provider_that_fails_the_read_at_preflight_is_read_serially(served: Ca
 def recorded_ops(sim: SimulatedArrays, key: str, act: Callable[[ArrayCim, GroupHandle], Any]) -> list[str]:
     """The CIM operations `act` sends through the array's recorder (pooled connections included); the group
     is found on another connection, so only what `act` sends is listed."""
-    finder = reader(sim.describe(), key)
-    try:
-        group = finder.find_group(group_name(sim.world, key))
-    finally:
-        finder.close()
+    with group_reader(sim, key) as (_, group):
+        pass
     lines: dict[str, list[dict[str, Any]]] = {CIM_FILE: [], SAMPLES_FILE: []}
     recording = Recording(lambda name, line: lines[name].append(line), 0.0)
     cim = reader(sim.describe(), key, recording.recorder(key))
@@ -320,13 +321,9 @@ def test_a_pinned_read_path_is_used_without_measuring(served: Callable[..., Simu
 def test_a_pinned_pool_without_a_second_connection_reads_serially(served: Callable[..., SimulatedArrays]) -> None:
     sim = served("pair", volumes=3)
     sim.world.clock.advance(3.0)  # type: ignore[attr-defined]
-    cim = reader(sim.describe(), "secondary")
-    group = cim.find_group(group_name(sim.world, "secondary"))
-    try:
+    with group_reader(sim) as (cim, group):
         before = cim.read(group)
         choice = pin_read(cim, group, POOLED, 1)
         assert cim.read(group) == before
-    finally:
-        cim.close()
     assert (choice.path, choice.connections) == (SERIAL, 1)
     assert "max_cim_connections is 1" in choice.not_candidates[POOLED]

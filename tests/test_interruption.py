@@ -27,6 +27,18 @@ def _start(report: Path, cwd: Path, config: Path, *select: str, env: dict[str, s
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
+def _signal_when_sent(proc: subprocess.Popen[str], report: Path, command: str,
+                     sig: signal.Signals) -> tuple[str, str]:  # fmt: skip
+    """Send `sig` once `command` is in the run's transcript; the run's (stdout, stderr) when it has ended."""
+    try:
+        _wait_for_sent(proc, report / "transcript.jsonl", command)
+        proc.send_signal(sig)
+        return proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def _wait_for_sent(proc: subprocess.Popen[str], transcript: Path, command: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -46,13 +58,7 @@ def test_a_signal_during_a_dr_command_tears_down_and_writes_every_result_file(
 ) -> None:
     report = tmp_path / "r"
     proc = _start(report, tmp_path, one_group_pair)
-    try:
-        _wait_for_sent(proc, report / "transcript.jsonl", f"setrcopygroup {during}")
-        proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    stdout, stderr = _signal_when_sent(proc, report, f"setrcopygroup {during}", sig)
     for name in ("results.json", "junit.xml", "index.html", "transcript.jsonl", "observations.jsonl"):
         assert (report / name).is_file(), f"{name} missing\n{stderr[-3000:]}"
     document = json.loads((report / "results.json").read_text())
@@ -84,13 +90,7 @@ def test_pytest_failing_to_report_an_interrupt_still_leaves_the_result_files(tmp
     report = tmp_path / "r"
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     proc = _start(report, tmp_path, one_group_pair, "--", "-p", "breaks_on_interrupt", env=env)
-    try:
-        _wait_for_sent(proc, report / "transcript.jsonl", "setrcopygroup failover")
-        proc.send_signal(signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    _, stderr = _signal_when_sent(proc, report, "setrcopygroup failover", signal.SIGTERM)
     for name in ("results.json", "junit.xml", "index.html", "transcript.jsonl", "observations.jsonl"):
         assert (report / name).is_file(), f"{name} missing\n{stderr[-3000:]}"
     document = json.loads((report / "results.json").read_text())
